@@ -1,0 +1,137 @@
+"""Finding a namespace's entry points with their provenance, without importing any plugin.
+
+:func:`scan` reads installed distributions' metadata through
+``importlib.metadata``; :mod:`odibi_ext.index` keeps its answer on disk so that
+later processes need not repeat it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from typing import TYPE_CHECKING, Final
+
+from odibi_ext.info import Candidate
+from odibi_ext.policy import normalize_distribution
+
+if TYPE_CHECKING:
+    import importlib.metadata
+
+LOG = logging.getLogger(__name__)
+
+#: What ``importlib.metadata.EntryPoint.load`` can load for us: ``module:attr``.
+_TARGET: Final = re.compile(r"^\s*[\w.]+\s*:\s*[\w.]+\s*(\[.*\])?\s*$")
+
+
+def is_valid_target(target: str) -> bool:
+    """Whether an entry point value has the ``module:attr`` form a driver needs."""
+    return bool(_TARGET.match(target))
+
+
+def path_entries() -> list[str]:
+    """``sys.path`` as absolute paths, in order (``""`` is the working directory)."""
+    return [os.path.abspath(entry) for entry in sys.path if isinstance(entry, str)]
+
+
+def scan(namespace: str) -> tuple[list[Candidate], list[str]]:
+    """Every entry point in ``namespace``, in ``sys.path`` order, and the metadata files read.
+
+    A distribution shadowed by one of the same name earlier on ``sys.path`` is
+    skipped, as Python's own imports would skip it. Within one ``sys.path``
+    entry, distributions are ordered by name, so the order is deterministic.
+    A distribution whose metadata cannot be parsed is skipped with a WARNING
+    instead of hiding every other driver. The second list holds each
+    provider's ``entry_points.txt`` path, where it is known, so that an index
+    can notice when one is rewritten in place.
+    """
+    import importlib.metadata
+
+    ranks = {entry: rank for rank, entry in reversed(list(enumerate(path_entries())))}
+    section = f"[{namespace}]"
+    found: list[tuple[int, str, int, Candidate]] = []
+    metadata_files: list[str] = []
+    seen_distributions: set[str] = set()
+    seen: set[tuple[str, str, str]] = set()
+    for dist in importlib.metadata.distributions():
+        try:
+            identity = _identity(dist)
+            if identity in seen_distributions:
+                continue
+            seen_distributions.add(identity)
+            text = dist.read_text("entry_points.txt")
+            # Most distributions publish nothing in our group: skip them
+            # before paying for the metadata parse.
+            if not text or section not in text:
+                continue
+            distribution = dist.metadata["Name"] or None
+            entry_points = dist.entry_points.select(group=namespace)
+            version = dist.version
+            location = os.path.abspath(str(dist.locate_file("")))
+        except Exception as exc:  # one broken distribution must not hide the rest
+            LOG.warning("skipping a distribution with unreadable metadata: %s", exc)
+            continue
+        # PathDistribution keeps its directory private; without it the index
+        # falls back to stamping sys.path entries only.
+        metadata_dir = getattr(dist, "_path", None)
+        if metadata_dir is not None:
+            metadata_files.append(os.path.join(str(metadata_dir), "entry_points.txt"))
+        rank = ranks.get(location, len(ranks))
+        for entry_point in entry_points:
+            key = (entry_point.name, entry_point.value, identity)
+            if key in seen:
+                continue
+            seen.add(key)
+            candidate = Candidate(
+                name=entry_point.name,
+                target=entry_point.value,
+                distribution=distribution,
+                version=version,
+                location=location,
+            )
+            found.append((rank, identity, len(found), candidate))
+    found.sort(key=lambda item: item[:3])
+    return [item[3] for item in found], sorted(metadata_files)
+
+
+def _identity(dist: importlib.metadata.Distribution) -> str:
+    """The name two copies of one distribution share, cheaply.
+
+    ``importlib.metadata`` derives it from the ``*.dist-info`` directory name
+    (its private ``_normalized_name``) to skip shadowed copies without parsing
+    every ``METADATA``; we follow the same rule, parsing only as a fallback.
+    """
+    name = getattr(dist, "_normalized_name", None) or dist.metadata["Name"]
+    return normalize_distribution(str(name)) if name else f"<unnamed {id(dist)}>"
+
+
+def module_file(target: str) -> str | None:
+    """The file the target's module would be imported from, found without importing anything.
+
+    Parent packages are searched through their specs, not imported, so no
+    plugin code runs. ``None`` when the module cannot be found.
+    """
+    import importlib.machinery
+
+    module = target.partition(":")[0].strip()
+    if not module:
+        return None
+    loaded = sys.modules.get(module)
+    if loaded is not None:
+        return getattr(loaded, "__file__", None)
+    search: list[str] | None = None
+    spec = None
+    parts = module.split(".")
+    for depth in range(1, len(parts) + 1):
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]), search)
+        except (ImportError, ValueError, OSError):
+            return None
+        if spec is None:
+            return None
+        locations = spec.submodule_search_locations
+        search = list(locations) if locations is not None else None
+        if depth < len(parts) and search is None:
+            return None
+    return spec.origin if spec is not None and spec.has_location else None

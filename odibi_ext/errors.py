@@ -1,0 +1,277 @@
+"""The exceptions odibi_ext raises on purpose, all under :class:`OdibiExtError`.
+
+Each error carries its context as attributes (``type_name``, ``distribution``,
+``version``, ``target``, ...) as well as in its message, and each message says
+what to do about it. The original exception of a failed load is kept as
+``__cause__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+#: How a type name appears in messages: long or odd names are cut, control
+#: characters escaped (``repr``), so one hostile name cannot flood a log line.
+_NAME_LIMIT = 80
+
+
+def describe_name(type_name: object) -> str:
+    """``repr`` of a type name, shortened to a readable length."""
+    text = repr(type_name)
+    if len(text) > _NAME_LIMIT:
+        text = text[: _NAME_LIMIT - 4] + "...'"
+    return text
+
+
+def describe_provider(distribution: str | None, version: str | None) -> str:
+    """``"odibi-sqlite 1.0.0"``, or a placeholder when the provider is unknown."""
+    if distribution is None:
+        return "an unknown distribution"
+    return f"{distribution} {version}" if version else distribution
+
+
+def _rebuild(cls: type[OdibiExtError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
+class OdibiExtError(Exception):
+    """Base of every error odibi_ext raises on purpose.
+
+    ``type_name`` is the driver the error is about, or ``None``.
+    """
+
+    def __init__(self, message: str, *, type_name: str | None = None) -> None:
+        super().__init__(message)
+        self.type_name = type_name
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only context would be lost by Exception's default pickling,
+        # which replays only ``args``; errors cross process boundaries in
+        # multiprocessing workers and in ``check --isolate``.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+class DriverNotFoundError(OdibiExtError, LookupError):
+    """No driver of that type name can be had.
+
+    ``available`` lists the names that are offered, ``suggestion`` the closest
+    one (or ``None``), ``reason`` why a name that does exist cannot be used
+    (disabled, excluded by policy, pinned to an absent distribution).
+    """
+
+    def __init__(
+        self,
+        type_name: str,
+        *,
+        available: Iterable[str] = (),
+        reason: str | None = None,
+    ) -> None:
+        self.available = tuple(sorted(available))
+        self.reason = reason
+        self.suggestion = _close_match(type_name, self.available)
+        super().__init__(self._compose(type_name), type_name=type_name)
+
+    def _compose(self, type_name: str) -> str:
+        if self.reason is not None:
+            message = f"driver {describe_name(type_name)} cannot be used: {self.reason}"
+        else:
+            message = f"no driver named {describe_name(type_name)} is installed or registered"
+        if self.suggestion is not None:
+            message += f"; did you mean {self.suggestion!r}?"
+        shown = ", ".join(self.available[:20]) or "none"
+        if len(self.available) > 20:
+            shown += f", ... ({len(self.available)} in all)"
+        message += f" Available drivers: {shown}."
+        if self.reason is None:
+            message += (
+                " Install a distribution that provides it in the 'odibi.connections'"
+                " entry-point group, or register a factory in-process."
+            )
+        return message
+
+
+class DriverLoadError(OdibiExtError):
+    """The driver exists but could not be imported or loaded.
+
+    ``target`` is the entry point's ``"module:attr"``; ``distribution`` and
+    ``version`` name its provider. The original exception is ``__cause__``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        type_name: str,
+        target: str,
+        distribution: str | None,
+        version: str | None,
+    ) -> None:
+        super().__init__(message, type_name=type_name)
+        self.target = target
+        self.distribution = distribution
+        self.version = version
+
+    @classmethod
+    def from_exception(
+        cls,
+        exc: BaseException,
+        *,
+        type_name: str,
+        target: str,
+        distribution: str | None,
+        version: str | None,
+    ) -> DriverLoadError:
+        """The error for a plugin that raised ``exc`` while loading; ``exc`` becomes its cause."""
+        provider = describe_provider(distribution, version)
+        message = (
+            f"driver {describe_name(type_name)} failed to load from {target!r} ({provider}): "
+            f"{describe_exception(exc)}. {load_advice(exc, target, distribution)}"
+        )
+        error = cls(
+            message,
+            type_name=type_name,
+            target=target,
+            distribution=distribution,
+            version=version,
+        )
+        error.__cause__ = exc
+        return error
+
+
+class InvalidFactoryError(DriverLoadError):
+    """The loaded object is not a callable accepting ``(name, config)``.
+
+    ``expected`` is ``"(name, config)"``; ``actual`` the signature found, or a
+    description of the object when it is not callable.
+    """
+
+    expected = "(name, config)"
+
+    def __init__(
+        self,
+        *,
+        type_name: str,
+        target: str,
+        distribution: str | None,
+        version: str | None,
+        actual: str,
+    ) -> None:
+        self.actual = actual
+        where = f"target {target!r} from {describe_provider(distribution, version)}"
+        message = (
+            f"driver {describe_name(type_name)} ({where}) is not a valid factory: expected a "
+            f"callable accepting {self.expected}, got {actual}. A factory is called as "
+            f"factory(name, config) and returns a connection; fix the entry point or the "
+            f"factory's signature in {distribution or 'the providing distribution'}."
+        )
+        super().__init__(
+            message,
+            type_name=type_name,
+            target=target,
+            distribution=distribution,
+            version=version,
+        )
+
+
+class DriverConflictError(OdibiExtError):
+    """Several providers offer one type name, or ``register`` would overwrite one.
+
+    ``candidates`` holds ``(distribution, version, target)`` for every provider
+    (``distribution`` is ``None`` for an in-process driver).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        type_name: str,
+        candidates: Sequence[tuple[str | None, str | None, str]] = (),
+    ) -> None:
+        super().__init__(message, type_name=type_name)
+        self.candidates = tuple(candidates)
+
+
+class InvalidConnectionError(OdibiExtError):
+    """A factory returned something that is not a connection.
+
+    ``returned_type`` is the qualified name of what it returned, ``missing``
+    the connection methods it lacks (``get_path``, ``validate``).
+    """
+
+    def __init__(
+        self,
+        *,
+        type_name: str,
+        distribution: str | None,
+        version: str | None,
+        returned_type: str,
+        missing: Sequence[str],
+    ) -> None:
+        self.distribution = distribution
+        self.version = version
+        self.returned_type = returned_type
+        self.missing = tuple(missing)
+        message = (
+            f"driver {describe_name(type_name)} from {describe_provider(distribution, version)}"
+            f" returned a {returned_type}, which is not a connection: it lacks callable "
+            f"{', '.join(self.missing)}. A factory must return an object with get_path() and "
+            f"validate() (subclass odibi_ext.Connection); report this to the maintainers of "
+            f"{distribution or 'the driver'}."
+        )
+        super().__init__(message, type_name=type_name)
+
+
+def _close_match(type_name: str, available: Sequence[str]) -> str | None:
+    if not available or not isinstance(type_name, str) or len(type_name) > 200:
+        return None
+    import difflib  # only errors need it; keeps import odibi_ext light
+
+    matches = difflib.get_close_matches(type_name, available, n=1, cutoff=0.6)
+    if not matches:
+        lowered = {name.lower(): name for name in available}
+        return lowered.get(type_name.lower())
+    return matches[0]
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``"ExcType: message"``, or ``"ExcType"`` when the message is empty."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def load_advice(exc: BaseException, target: str, distribution: str | None) -> str:
+    """What an operator can do about a plugin that raised ``exc`` while loading."""
+    dist = distribution or "the providing distribution"
+    module = target.partition(":")[0].strip()
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        if module == exc.name or module.startswith(exc.name + "."):
+            return (
+                f"The distribution's metadata is installed but its module is missing: "
+                f"reinstall {dist} (pip install --force-reinstall {dist}) or uninstall it"
+            )
+        return (
+            f"The module {exc.name!r} it needs is not installed: install it (or reinstall "
+            f"{dist} with its dependencies), or disable the driver in the policy file"
+        )
+    if isinstance(exc, ImportError):
+        return f"Fix the installation of {dist}, or disable the driver in the policy file"
+    if isinstance(exc, AttributeError):
+        return (
+            f"The entry point names an attribute its module does not define: upgrade or "
+            f"reinstall {dist}, or report it to its maintainers"
+        )
+    if isinstance(exc, SyntaxError):
+        return f"Its code does not compile on this Python: upgrade {dist} or disable the driver"
+    if isinstance(exc, SystemExit):
+        return (
+            f"Its module called sys.exit() while importing: report it to the maintainers of "
+            f"{dist} and disable the driver in the policy file meanwhile"
+        )
+    return (
+        f"Its module raised while importing: report it to the maintainers of {dist}, "
+        f"or disable the driver in the policy file"
+    )

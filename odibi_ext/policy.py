@@ -1,0 +1,206 @@
+"""Which drivers may load and how conflicts resolve: :class:`Policy`.
+
+A policy is decided before any plugin module is imported: an excluded
+candidate's code never runs. Operators write it as TOML::
+
+    [odibi_ext]
+    on_conflict = "error"            # or "first" / "last", by sys.path order
+    disabled = ["legacy"]
+    allowed_distributions = ["odibi-sqlite", "odibi-localfs"]
+
+    [odibi_ext.pins]
+    sqlite = "odibi-sqlite"
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, get_args
+
+OnConflict = Literal["error", "first", "last"]
+ON_CONFLICT_CHOICES: Final = get_args(OnConflict)
+
+#: Environment variable naming the policy file read by :meth:`Policy.from_env`.
+CONFIG_ENV: Final = "ODIBI_EXT_CONFIG"
+#: The TOML table holding the policy.
+TABLE: Final = "odibi_ext"
+
+_NORMALIZE = re.compile(r"[-_.]+")
+
+
+def normalize_distribution(name: str) -> str:
+    """A distribution name in comparable form (PEP 503): ``Odibi_SQLite`` is ``odibi-sqlite``."""
+    return _NORMALIZE.sub("-", name).lower()
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which drivers may load and how conflicts between distributions resolve.
+
+    ``on_conflict``: ``"error"`` (a type name offered by several distributions
+    is not loaded), ``"first"`` or ``"last"`` (by ``sys.path`` order, the order
+    Python's own imports follow). ``pins`` maps a type name to the only
+    distribution that may provide it. ``disabled`` type names are never loaded.
+    ``allowed_distributions``, when not ``None``, are the only distributions
+    whose drivers are offered at all. ``source`` names where the policy came
+    from (a file path), for messages.
+    """
+
+    on_conflict: OnConflict = "error"
+    pins: Mapping[str, str] = field(default_factory=dict)
+    disabled: frozenset[str] = frozenset()
+    allowed_distributions: frozenset[str] | None = None
+    source: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.on_conflict not in ON_CONFLICT_CHOICES:
+            raise ValueError(
+                f"on_conflict must be one of {', '.join(ON_CONFLICT_CHOICES)}, "
+                f"not {self.on_conflict!r}"
+            )
+        if not isinstance(self.pins, Mapping):
+            raise TypeError(f"pins must be a mapping, not {type(self.pins).__qualname__}")
+        for type_name, distribution in self.pins.items():
+            if not isinstance(type_name, str) or not isinstance(distribution, str):
+                raise TypeError(f"pins must map type names to distribution names: {type_name!r}")
+        # Frozen means frozen: keep private copies, not the caller's objects.
+        object.__setattr__(self, "pins", dict(self.pins))
+        object.__setattr__(self, "disabled", _frozen_names("disabled", self.disabled))
+        if self.allowed_distributions is not None:
+            allowed = _frozen_names("allowed_distributions", self.allowed_distributions)
+            object.__setattr__(self, "allowed_distributions", allowed)
+
+    def __hash__(self) -> int:
+        return hash(
+            (
+                self.on_conflict,
+                tuple(sorted(self.pins.items())),
+                self.disabled,
+                self.allowed_distributions,
+            )
+        )
+
+    def allows(self, distribution: str | None) -> bool:
+        """Whether drivers of ``distribution`` are offered at all."""
+        if self.allowed_distributions is None:
+            return True
+        if distribution is None:
+            return False
+        wanted = normalize_distribution(distribution)
+        return any(normalize_distribution(d) == wanted for d in self.allowed_distributions)
+
+    def pin_for(self, type_name: str) -> str | None:
+        """The distribution ``type_name`` is pinned to, or ``None``."""
+        return self.pins.get(type_name)
+
+    def describe(self) -> str:
+        """Where this policy came from, for messages: ``"policy file /etc/odibi.toml"``."""
+        return f"policy file {self.source}" if self.source else "the registry's policy"
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Policy:
+        """Read the ``[odibi_ext]`` table of a TOML file.
+
+        Raises :class:`ValueError` naming the file and the offending key for a
+        missing or unreadable file, invalid TOML, an unknown key, a wrong type
+        or an ``on_conflict`` outside ``error|first|last``.
+        """
+        return cls(**_read_table(os.fspath(path)), source=os.fspath(path))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Policy:
+        """The policy in the file named by ``ODIBI_EXT_CONFIG``; the default policy when unset."""
+        env = os.environ if environ is None else environ
+        path = env.get(CONFIG_ENV, "")
+        return cls.from_file(path) if path else cls()
+
+
+def _frozen_names(key: str, value: Any) -> frozenset[str]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise TypeError(f"{key} must be a collection of names, not {type(value).__qualname__}")
+    names = frozenset(value)
+    if not all(isinstance(name, str) for name in names):
+        raise TypeError(f"{key} must hold only strings")
+    return names
+
+
+_KEYS: Final = ("on_conflict", "pins", "disabled", "allowed_distributions")
+
+
+def _read_table(path: str) -> dict[str, Any]:
+    """The ``[odibi_ext]`` table of ``path``, checked key by key, as ``Policy`` arguments."""
+    import tomllib  # only policy files need it
+
+    where = f"policy file {path}"
+    try:
+        with open(path, "rb") as file:
+            document = tomllib.load(file)
+    except FileNotFoundError:
+        raise ValueError(f"{where} does not exist") from None
+    except OSError as exc:
+        raise ValueError(f"{where} cannot be read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{where} is not valid TOML: {exc}") from None
+
+    table = document.get(TABLE)
+    if table is None:
+        raise ValueError(f"{where} has no [{TABLE}] table; put the policy keys under [{TABLE}]")
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: key {TABLE!r} must be a table, not {_toml_type(table)}")
+
+    arguments: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in _KEYS:
+            raise ValueError(
+                f"{where}: unknown key {key!r} in [{TABLE}]; expected one of {', '.join(_KEYS)}"
+            )
+        arguments[key] = _CHECKS[key](where, key, value)
+    return arguments
+
+
+def _check_on_conflict(where: str, key: str, value: Any) -> str:
+    if value not in ON_CONFLICT_CHOICES:
+        raise ValueError(
+            f"{where}: key {key!r} in [{TABLE}] must be one of "
+            f"{', '.join(ON_CONFLICT_CHOICES)}, not {value!r}"
+        )
+    return str(value)
+
+
+def _check_names(where: str, key: str, value: Any) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(
+            f"{where}: key {key!r} in [{TABLE}] must be a list of strings, not {_toml_type(value)}"
+        )
+    return frozenset(value)
+
+
+def _check_pins(where: str, key: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"{where}: key {key!r} in [{TABLE}] must be a table of type name = "
+            f'"distribution", not {_toml_type(value)}'
+        )
+    for type_name, distribution in value.items():
+        if not isinstance(distribution, str):
+            raise ValueError(
+                f"{where}: key {key}.{type_name} in [{TABLE}] must be a string (a distribution "
+                f"name), not {_toml_type(distribution)}"
+            )
+    return dict(value)
+
+
+_CHECKS: Final = {
+    "on_conflict": _check_on_conflict,
+    "pins": _check_pins,
+    "disabled": _check_names,
+    "allowed_distributions": _check_names,
+}
+
+
+def _toml_type(value: Any) -> str:
+    names = {dict: "a table", list: "an array", str: "a string", bool: "a boolean"}
+    return names.get(type(value), f"a {type(value).__name__}")

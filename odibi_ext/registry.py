@@ -1,0 +1,623 @@
+"""The registry: connection drivers by type name, each loaded once, through stevedore."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from odibi_ext import index
+from odibi_ext.contract import check_connection, check_factory, first_paragraph
+from odibi_ext.discovery import is_valid_target
+from odibi_ext.errors import (
+    DriverConflictError,
+    DriverLoadError,
+    DriverNotFoundError,
+    InvalidFactoryError,
+    describe_exception,
+    describe_name,
+    describe_provider,
+    load_advice,
+)
+from odibi_ext.info import REGISTERED_TARGET, Candidate, DriverInfo, Status
+from odibi_ext.policy import Policy
+from odibi_ext.redaction import redact
+from odibi_ext.resolution import Resolution, describe_candidate, resolve
+
+LOG = logging.getLogger(__name__)
+
+#: The entry-point group drivers are published in.
+NAMESPACE: Final = "odibi.connections"
+
+#: ``factory(name, config) -> connection``.
+Factory = Callable[[str, Mapping[str, Any]], Any]
+
+_SHADOWED: Final = "shadowed by a driver registered in-process"
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """What loading an entry-point driver taught us."""
+
+    load_ms: float
+    signature: str | None
+    doc: str | None
+
+
+class _DriverCache(dict[str, Factory]):
+    """Loaded factories by type name; a miss asks the registry to load the driver."""
+
+    __slots__ = ("_load",)
+
+    def __init__(self, load: Callable[[str], Factory]) -> None:
+        super().__init__()
+        self._load = load
+
+    def __missing__(self, type_name: str) -> Factory:
+        return self._load(type_name)
+
+
+class ConnectionRegistry:
+    """Connection drivers by type name: discovered without importing, loaded on demand, once.
+
+    ``names()``, ``info()`` and ``in`` read installed metadata only. ``get()``
+    loads just the driver asked for, through stevedore's ``DriverManager``,
+    checks it is a ``factory(name, config)`` and caches it: later calls return
+    the identical object, and concurrent first calls load it once. A driver
+    that fails is remembered, and asking again raises the same error without
+    re-importing, until :meth:`refresh`.
+
+    ``policy`` decides which drivers may load and how conflicts resolve; the
+    default (``None``) is the operator's policy, read by
+    :meth:`Policy.from_env` from the file named by ``ODIBI_EXT_CONFIG``.
+    """
+
+    def __init__(self, namespace: str = NAMESPACE, *, policy: Policy | None = None) -> None:
+        if not isinstance(namespace, str) or not namespace:
+            raise TypeError(f"namespace must be a non-empty str, not {namespace!r}")
+        if policy is not None and not isinstance(policy, Policy):
+            raise TypeError(f"policy must be a Policy, not {type(policy).__qualname__}")
+        self.namespace = namespace
+        self.policy = Policy.from_env() if policy is None else policy
+        self._lock = threading.RLock()
+        self._name_locks: dict[str, threading.RLock] = {}
+        self._drivers = _DriverCache(self._load)
+        self._registered: dict[str, Factory] = {}
+        self._loaded: dict[str, _Loaded] = {}
+        self._failed: dict[str, DriverLoadError] = {}
+        self._resolutions: dict[str, Resolution] | None = None
+        self._generation = 0
+        self._discovers = True
+        if type(self).get is ConnectionRegistry.get:
+            # The warm path is a C-level dict lookup: no Python frame, no lock.
+            self.get = self._drivers.__getitem__  # type: ignore[method-assign,assignment]
+
+    @classmethod
+    def from_factories(
+        cls, factories: Mapping[str, Factory], *, policy: Policy | None = None
+    ) -> ConnectionRegistry:
+        """A registry holding only ``factories``, ignoring installed distributions.
+
+        For tests of applications: no plugin needs to be installed, and none
+        that is installed can interfere.
+        """
+        registry = cls(policy=Policy() if policy is None else policy)
+        registry._discovers = False
+        for type_name, factory in factories.items():
+            registry.register(type_name, factory)
+        return registry
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__qualname__} namespace={self.namespace!r} {self.policy.describe()}>"
+
+    # -- discovery: metadata only, no plugin code ---------------------------------------
+
+    def names(self) -> list[str]:
+        """Every type name offered, sorted: installed (failing or conflicting too) or registered.
+
+        Names offered only by distributions outside ``allowed_distributions``
+        are left out. Imports no plugin.
+        """
+        offered = {name for name, r in self._installed().items() if r.verdict != "hidden"}
+        offered.update(self._registered)
+        return sorted(offered)
+
+    def __contains__(self, type_name: object) -> bool:
+        if not isinstance(type_name, str):
+            return False
+        if type_name in self._registered:
+            return True
+        resolution = self._installed().get(type_name)
+        return resolution is not None and resolution.verdict != "hidden"
+
+    def info(self, type_name: str) -> DriverInfo:
+        """What is known about one driver, without importing it.
+
+        Raises :class:`DriverNotFoundError` for a name that is not offered.
+        """
+        _check_type_name(type_name)
+        if type_name in self._registered:
+            return self._registered_info(type_name)
+        resolution = self._installed().get(type_name)
+        if resolution is None or resolution.verdict == "hidden":
+            raise self._not_found(type_name, resolution)
+        return self._entry_point_info(resolution)
+
+    def failures(self) -> dict[str, DriverInfo]:
+        """The drivers that failed to load (or cannot, as pinned), by type name."""
+        infos = (self.info(name) for name in self.names())
+        return {info.name: info for info in infos if info.status == "failed"}
+
+    # -- loading ------------------------------------------------------------------------
+
+    def get(self, type_name: str) -> Factory:
+        """The factory of driver ``type_name``, loaded on first use and cached.
+
+        Raises :class:`DriverNotFoundError` (also a ``LookupError``) for an
+        unknown, disabled or excluded name, :class:`DriverConflictError` when
+        several distributions offer it and the policy does not choose,
+        :class:`DriverLoadError` (or :class:`InvalidFactoryError`) when it
+        cannot be loaded, and ``TypeError`` when ``type_name`` is not a str.
+        """
+        return self._drivers[type_name]
+
+    def create(self, type_name: str, name: str, config: Mapping[str, Any]) -> Any:
+        """A new connection: ``get(type_name)(name, config)``, checked to be a connection.
+
+        ``config`` must be a mapping (``TypeError`` otherwise). Raises
+        :class:`InvalidConnectionError` when the factory returns something
+        without callable ``get_path`` and ``validate``. An exception the
+        factory raises propagates unchanged, with a note naming the driver.
+        """
+        factory = self.get(type_name)
+        if not isinstance(name, str):
+            raise TypeError(f"a connection's name is a str, not {type(name).__qualname__}")
+        if not isinstance(config, Mapping):
+            raise TypeError(
+                f"the config for driver {describe_name(type_name)} must be a mapping, "
+                f"not {type(config).__qualname__}"
+            )
+        distribution, version = self._provider(type_name)
+        if LOG.isEnabledFor(logging.DEBUG):
+            LOG.debug(
+                "creating connection %r with driver %s, config %r",
+                name,
+                describe_name(type_name),
+                redact(config),
+            )
+        try:
+            connection = factory(name, config)
+        except Exception as exc:
+            exc.add_note(
+                f"raised by driver {describe_name(type_name)} "
+                f"({describe_provider(distribution, version)}) while creating connection {name!r}"
+            )
+            raise
+        check_connection(
+            connection, type_name=type_name, distribution=distribution, version=version
+        )
+        return connection
+
+    def load_all(self) -> list[DriverInfo]:
+        """Load every driver that may load, through stevedore's ``ExtensionManager``.
+
+        Conflicting, disabled and excluded candidates are not imported.
+        Returns a :class:`DriverInfo` for every name; never raises for a
+        plugin's fault.
+        """
+        generation = self._generation
+        pending = self._pending(self._installed())
+        if pending:
+            with contextlib.ExitStack() as held:
+                for resolution in pending:
+                    held.enter_context(self._name_lock(resolution.name))
+                self._load_many(self._pending(self._installed()), generation)
+        return [self.info(name) for name in self.names()]
+
+    # -- in-process drivers -------------------------------------------------------------
+
+    def register(self, type_name: str, factory: Factory, *, replace: bool = False) -> None:
+        """Add an in-process driver.
+
+        The factory's signature is checked (:class:`InvalidFactoryError`).
+        Raises :class:`DriverConflictError` when the name is already provided,
+        registered or installed, unless ``replace=True``; a registered driver
+        shadows an installed one. ``disabled`` in the policy applies to it;
+        ``pins`` and ``allowed_distributions`` do not.
+        """
+        _check_type_name(type_name)
+        if not type_name or type_name != type_name.strip() or not type_name.isprintable():
+            raise ValueError(
+                f"a type name must be non-empty, printable and without surrounding "
+                f"whitespace: {describe_name(type_name)}"
+            )
+        check_factory(
+            factory,
+            type_name=type_name,
+            target=REGISTERED_TARGET,
+            distribution=None,
+            version=None,
+        )
+        with self._lock:
+            if not replace:
+                self._refuse_overwrite(type_name)
+            self._registered[type_name] = factory
+            self._failed.pop(type_name, None)
+            if type_name in self.policy.disabled:
+                self._drivers.pop(type_name, None)
+            else:
+                self._drivers[type_name] = factory
+        LOG.debug("registered in-process driver %s", describe_name(type_name))
+
+    def unregister(self, type_name: str) -> None:
+        """Forget an in-process driver; an installed driver it shadowed is offered again.
+
+        Raises :class:`DriverNotFoundError` when no such driver was registered.
+        """
+        _check_type_name(type_name)
+        with self._lock:
+            if self._registered.pop(type_name, None) is None:
+                raise DriverNotFoundError(
+                    type_name,
+                    available=self._registered,
+                    reason="it was never registered in-process",
+                )
+            self._drivers.pop(type_name, None)
+            self._loaded.pop(type_name, None)
+
+    def refresh(self) -> None:
+        """Forget everything cached and rediscover on next use.
+
+        Clears this registry's drivers, failure records and discovery, the
+        import system's finder caches and stevedore's process-global
+        entry-point caches, so a distribution installed or removed while the
+        process runs is seen. In-process drivers stay registered.
+        """
+        with self._lock:
+            self._generation += 1
+            self._resolutions = None
+            self._loaded.clear()
+            self._failed.clear()
+            self._drivers.clear()
+            for type_name, factory in self._registered.items():
+                if type_name not in self.policy.disabled:
+                    self._drivers[type_name] = factory
+            if self._discovers:
+                _forget_process_caches(self.namespace)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _installed(self) -> dict[str, Resolution]:
+        resolutions = self._resolutions
+        if resolutions is None:
+            with self._lock:
+                if self._resolutions is None:
+                    found = index.candidates(self.namespace) if self._discovers else []
+                    self._resolutions = resolve(found, self.policy)
+                resolutions = self._resolutions
+        return resolutions
+
+    def _name_lock(self, type_name: str) -> threading.RLock:
+        lock = self._name_locks.get(type_name)
+        if lock is None:
+            with self._lock:
+                lock = self._name_locks.setdefault(type_name, threading.RLock())
+        return lock
+
+    def _load(self, type_name: str) -> Factory:
+        """The slow path of :meth:`get`: a cache miss."""
+        _check_type_name(type_name)
+        failure = self._failed.get(type_name)
+        if failure is not None:
+            raise failure.with_traceback(None)
+        registered = self._registered.get(type_name)
+        if registered is not None:
+            if type_name in self.policy.disabled:
+                raise DriverNotFoundError(
+                    type_name,
+                    available=self.names(),
+                    reason=f"disabled by {self.policy.describe()}",
+                )
+            return registered  # refresh() is putting it back into the cache
+        candidate = self._loadable(type_name)
+        generation = self._generation
+        with self._name_lock(type_name):
+            factory = dict.get(self._drivers, type_name)
+            if factory is not None:  # another thread loaded it while we waited
+                return factory
+            failure = self._failed.get(type_name)
+            if failure is not None:
+                raise failure.with_traceback(None)
+            return self._load_one(candidate, generation)
+
+    def _loadable(self, type_name: str) -> Candidate:
+        """The candidate to load for ``type_name``, or the error saying why there is none."""
+        resolution = self._installed().get(type_name)
+        if resolution is None or resolution.verdict == "hidden":
+            raise self._not_found(type_name, resolution)
+        if resolution.verdict == "conflict":
+            raise DriverConflictError(
+                resolution.reason or "",
+                type_name=type_name,
+                candidates=[(c.distribution, c.version, c.target) for c in resolution.contenders],
+            )
+        selected = resolution.selected
+        if selected is None:  # disabled, or pinned to an absent distribution
+            raise self._not_found(type_name, resolution)
+        return selected
+
+    def _load_one(self, candidate: Candidate, generation: int) -> Factory:
+        from odibi_ext import loader  # stevedore is imported when a driver is first loaded
+
+        if not is_valid_target(candidate.target):
+            raise self._invalid_target(candidate, generation)
+        sink: dict[str, DriverLoadError] = {}
+        plugin, load_ms = loader.load_driver(
+            self.namespace, candidate, self._failure_router([candidate], generation, sink)
+        )
+        if plugin is None:
+            raise sink[candidate.name]
+        return self._accept(candidate, plugin, load_ms, generation)
+
+    def _load_many(self, pending: list[Resolution], generation: int) -> None:
+        from odibi_ext import loader
+
+        candidates = []
+        for resolution in pending:
+            candidate = resolution.selected
+            assert candidate is not None  # _pending keeps only selected candidates
+            if is_valid_target(candidate.target):
+                candidates.append(candidate)
+            else:
+                self._invalid_target(candidate, generation)
+        if not candidates:
+            return
+        sink: dict[str, DriverLoadError] = {}
+        plugins, timings = loader.load_namespace(
+            self.namespace, candidates, self._failure_router(candidates, generation, sink)
+        )
+        for candidate in candidates:
+            if candidate.name in plugins:
+                with contextlib.suppress(InvalidFactoryError):  # recorded by _accept
+                    self._accept(
+                        candidate,
+                        plugins[candidate.name],
+                        timings.get(candidate.name, 0.0),
+                        generation,
+                    )
+
+    def _pending(self, installed: dict[str, Resolution]) -> list[Resolution]:
+        return [
+            installed[name]
+            for name in sorted(installed)
+            if installed[name].selected is not None
+            and name not in self._registered
+            and name not in self._loaded
+            and name not in self._failed
+        ]
+
+    def _accept(
+        self, candidate: Candidate, plugin: object, load_ms: float, generation: int
+    ) -> Factory:
+        """Check a loaded object against the factory contract and cache it."""
+        try:
+            signature = check_factory(
+                plugin,
+                type_name=candidate.name,
+                target=candidate.target,
+                distribution=candidate.distribution,
+                version=candidate.version,
+            )
+        except InvalidFactoryError as error:
+            self._record_failure(error, generation)
+            raise
+        factory: Factory = plugin  # type: ignore[assignment]  # checked just above
+        loaded = _Loaded(load_ms, signature, first_paragraph(factory))
+        with self._lock:
+            if generation == self._generation and candidate.name not in self._registered:
+                self._loaded[candidate.name] = loaded
+                self._drivers[candidate.name] = factory
+        LOG.debug(
+            "loaded driver %s from %r (%s) in %.1f ms",
+            describe_name(candidate.name),
+            candidate.target,
+            describe_provider(candidate.distribution, candidate.version),
+            load_ms,
+        )
+        return factory
+
+    def _failure_router(
+        self, candidates: list[Candidate], generation: int, sink: dict[str, DriverLoadError]
+    ) -> Callable[[str, BaseException], None]:
+        """stevedore's ``on_load_failure_callback``: to logging and to the failure records."""
+        by_name = {candidate.name: candidate for candidate in candidates}
+
+        def on_failure(type_name: str, exc: BaseException) -> None:
+            candidate = by_name[type_name]
+            error = DriverLoadError.from_exception(
+                exc,
+                type_name=type_name,
+                target=candidate.target,
+                distribution=candidate.distribution,
+                version=candidate.version,
+            )
+            sink[type_name] = error
+            self._record_failure(error, generation)
+
+        return on_failure
+
+    def _invalid_target(self, candidate: Candidate, generation: int) -> DriverLoadError:
+        provider = describe_provider(candidate.distribution, candidate.version)
+        error = DriverLoadError(
+            f"driver {describe_name(candidate.name)} cannot be loaded: its entry point value "
+            f"{candidate.target!r} ({provider}) is not 'module:attr'. Report it to the "
+            f"maintainers of "
+            f"{candidate.distribution or 'the providing distribution'}",
+            type_name=candidate.name,
+            target=candidate.target,
+            distribution=candidate.distribution,
+            version=candidate.version,
+        )
+        self._record_failure(error, generation)
+        return error
+
+    def _record_failure(self, error: DriverLoadError, generation: int) -> None:
+        cause = error.__cause__
+        exc_info = None
+        if cause is not None and LOG.isEnabledFor(logging.DEBUG):
+            exc_info = (type(cause), cause, cause.__traceback__)
+        LOG.error("%s", error, exc_info=exc_info)
+        with self._lock:
+            if generation == self._generation:
+                self._failed[error.type_name or ""] = error
+
+    def _refuse_overwrite(self, type_name: str) -> None:
+        if type_name in self._registered:
+            raise DriverConflictError(
+                f"driver {describe_name(type_name)} is already registered in-process; pass "
+                f"replace=True to overwrite it, or unregister it first",
+                type_name=type_name,
+                candidates=[(None, None, REGISTERED_TARGET)],
+            )
+        resolution = self._installed().get(type_name)
+        if resolution is not None and resolution.verdict != "hidden":
+            offered = [c for c in resolution.candidates if c.reason is None or c.selected]
+            offered = offered or list(resolution.candidates)
+            raise DriverConflictError(
+                f"driver {describe_name(type_name)} is already provided by "
+                f"{', '.join(describe_candidate(c) for c in offered)}; pass replace=True to "
+                f"shadow it with the in-process driver",
+                type_name=type_name,
+                candidates=[(c.distribution, c.version, c.target) for c in offered],
+            )
+
+    def _not_found(self, type_name: str, resolution: Resolution | None) -> DriverNotFoundError:
+        reason = resolution.reason if resolution is not None else None
+        return DriverNotFoundError(type_name, available=self.names(), reason=reason)
+
+    def _provider(self, type_name: str) -> tuple[str | None, str | None]:
+        if type_name in self._registered:
+            return None, None
+        resolution = self._installed().get(type_name)
+        selected = resolution.selected if resolution is not None else None
+        if selected is None:
+            return None, None
+        return selected.distribution, selected.version
+
+    def _registered_info(self, type_name: str) -> DriverInfo:
+        disabled = type_name in self.policy.disabled
+        resolution = self._installed().get(type_name)
+        shadowed: tuple[Candidate, ...] = ()
+        if resolution is not None:
+            shadowed = tuple(
+                _replace_candidate(c, selected=False, reason=_SHADOWED)
+                for c in resolution.candidates
+            )
+        return DriverInfo(
+            name=type_name,
+            target=REGISTERED_TARGET,
+            distribution=None,
+            version=None,
+            origin="registered",
+            status="disabled" if disabled else "loaded",
+            load_ms=None if disabled else 0.0,
+            reason=f"disabled by {self.policy.describe()}" if disabled else None,
+            candidates=shadowed,
+            signature=None if disabled else _signature_text(self._registered[type_name]),
+            doc=None if disabled else first_paragraph(self._registered[type_name]),
+        )
+
+    def _entry_point_info(self, resolution: Resolution) -> DriverInfo:
+        name = resolution.name
+        shown = _shown_candidates(resolution)
+        status: Status
+        error = reason = None
+        loaded = self._loaded.get(name)
+        failure = self._failed.get(name)
+        if resolution.verdict == "conflict":
+            status, error = "conflict", f"DriverConflictError: {resolution.reason}"
+        elif resolution.verdict == "disabled":
+            status, reason = "disabled", resolution.reason
+        elif resolution.verdict == "unpinned":
+            status, error = "failed", f"DriverNotFoundError: {resolution.reason}"
+            reason = resolution.reason
+        elif loaded is not None:
+            status = "loaded"
+        elif failure is not None:
+            status = "failed"
+            cause = failure.__cause__
+            error = describe_exception(cause if cause is not None else failure)
+            reason = (
+                load_advice(cause, failure.target, failure.distribution)
+                if cause is not None
+                else str(failure)
+            )
+        else:
+            status = "available"
+        return DriverInfo(
+            name=name,
+            target=_joined(c.target for c in shown) or "",
+            distribution=_joined(c.distribution for c in shown),
+            version=_joined(c.version for c in shown),
+            origin="entry_point",
+            status=status,
+            load_ms=loaded.load_ms if loaded is not None else None,
+            error=error,
+            reason=reason,
+            candidates=resolution.candidates,
+            signature=loaded.signature if loaded is not None else None,
+            doc=loaded.doc if loaded is not None else None,
+        )
+
+
+def _check_type_name(type_name: object) -> None:
+    if not isinstance(type_name, str):
+        raise TypeError(f"a driver's type name is a str, not {type(type_name).__qualname__}")
+
+
+def _shown_candidates(resolution: Resolution) -> tuple[Candidate, ...]:
+    """The candidates a driver's summary fields describe."""
+    selected = resolution.selected
+    if selected is not None:
+        return (selected,)
+    if resolution.contenders:
+        return resolution.contenders
+    return resolution.candidates
+
+
+def _joined(values: Any) -> str | None:
+    unique = list(dict.fromkeys(value for value in values if value is not None))
+    return ", ".join(unique) if unique else None
+
+
+def _replace_candidate(candidate: Candidate, **changes: Any) -> Candidate:
+    import dataclasses
+
+    return dataclasses.replace(candidate, **changes)
+
+
+def _signature_text(factory: Factory) -> str | None:
+    import inspect
+
+    try:
+        return str(inspect.signature(factory))
+    except Exception:
+        return None
+
+
+def _forget_process_caches(namespace: str) -> None:
+    """Drop the import system's and stevedore's caches of what is installed."""
+    importlib.invalidate_caches()
+    extension = sys.modules.get("stevedore.extension")
+    if extension is not None:
+        extension.ExtensionManager.ENTRY_POINT_CACHE.pop(namespace, None)
+    stevedore_cache = sys.modules.get("stevedore._cache")
+    internal = getattr(getattr(stevedore_cache, "_c", None), "_internal", None)
+    if isinstance(internal, dict):
+        # stevedore memoizes scans per sys.path for the life of the process.
+        internal.clear()

@@ -1,0 +1,157 @@
+"""Applying a :class:`~odibi_ext.policy.Policy` to the candidates of each type name.
+
+Everything here is decided from metadata alone, before any plugin module is
+imported: a candidate the policy excludes never runs.
+
+The rules, in order: candidates of distributions outside
+``allowed_distributions`` are dropped (a name left with none is hidden); a pin
+keeps only the pinned distribution (none left: the name is unusable); a
+disabled name is never loaded; several candidates left are a conflict, which
+``on_conflict`` either reports (``"error"``) or settles by ``sys.path`` order
+(``"first"`` / ``"last"``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from odibi_ext.errors import describe_name, describe_provider
+from odibi_ext.info import Candidate
+from odibi_ext.policy import Policy, normalize_distribution
+
+LOG = logging.getLogger(__name__)
+
+#: ``unpinned``: pinned to a distribution that does not offer the name;
+#: ``hidden``: offered only by distributions outside ``allowed_distributions``.
+Verdict = Literal["available", "conflict", "disabled", "unpinned", "hidden"]
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """The policy's verdict on one type name, with every candidate annotated."""
+
+    name: str
+    verdict: Verdict
+    candidates: tuple[Candidate, ...]
+    reason: str | None = None
+    #: For a conflict: the candidates that compete for the name.
+    contenders: tuple[Candidate, ...] = ()
+
+    @property
+    def selected(self) -> Candidate | None:
+        """The candidate that will be loaded, if any."""
+        return next((c for c in self.candidates if c.selected), None)
+
+
+def resolve(candidates: Iterable[Candidate], policy: Policy) -> dict[str, Resolution]:
+    """The verdict for every type name among ``candidates`` (in ``sys.path`` order)."""
+    groups: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        groups.setdefault(candidate.name, []).append(candidate)
+    return {name: _resolve(name, group, policy) for name, group in groups.items()}
+
+
+def describe_candidate(candidate: Candidate) -> str:
+    """``odibi-sqlite 1.0.0 (odibi_sqlite:create)``."""
+    provider = describe_provider(candidate.distribution, candidate.version)
+    return f"{provider} ({candidate.target})"
+
+
+def _resolve(name: str, group: list[Candidate], policy: Policy) -> Resolution:
+    notes: dict[int, str] = {}
+    remaining = []
+    for position, candidate in enumerate(group):
+        if policy.allows(candidate.distribution):
+            remaining.append(position)
+        else:
+            notes[position] = (
+                f"{candidate.distribution or 'its distribution'} is not in "
+                f"allowed_distributions ({policy.describe()})"
+            )
+
+    def verdict(kind: Verdict, reason: str | None, chosen: int | None = None) -> Resolution:
+        contenders = tuple(group[p] for p in remaining) if kind == "conflict" else ()
+        annotated = tuple(
+            dataclasses.replace(
+                candidate,
+                selected=position == chosen,
+                reason=notes.get(position),
+            )
+            for position, candidate in enumerate(group)
+        )
+        return Resolution(name, kind, annotated, reason, contenders)
+
+    if not remaining:
+        offered = ", ".join(describe_candidate(c) for c in group)
+        return verdict(
+            "hidden",
+            f"offered only by distributions outside allowed_distributions ({offered}); "
+            f"add one to allowed_distributions in {policy.describe()} to use it",
+        )
+
+    pin = policy.pin_for(name)
+    if pin is not None:
+        wanted = normalize_distribution(pin)
+        kept = [p for p in remaining if _normalized(group[p]) == wanted]
+        for position in remaining:
+            if position not in kept:
+                notes[position] = f"the name is pinned to {pin} ({policy.describe()})"
+        if not kept:
+            offered = ", ".join(describe_candidate(group[p]) for p in remaining)
+            return verdict(
+                "unpinned",
+                f"pinned to distribution {pin!r} by {policy.describe()}, which does not provide "
+                f"it (offered by {offered}); install {pin} or change the pin",
+            )
+        remaining = kept
+
+    if name in policy.disabled:
+        for position in remaining:
+            notes[position] = f"the name is disabled ({policy.describe()})"
+        return verdict("disabled", f"disabled by {policy.describe()}")
+
+    if len(remaining) == 1:
+        chosen = remaining[0]
+        notes[chosen] = "pinned" if pin is not None else "the only candidate"
+        return verdict("available", None, chosen)
+
+    offered = ", ".join(describe_candidate(group[p]) for p in remaining)
+    if policy.on_conflict == "error":
+        example = group[remaining[0]].distribution or "the-distribution"
+        message = (
+            f"type name {describe_name(name)} is offered by {len(remaining)} entry points: "
+            f"{offered}; none is loaded while they conflict. Pin the one to use in the "
+            f'policy file ([odibi_ext.pins] {name} = "{example}"), set on_conflict = '
+            f'"first" or "last", or uninstall the unwanted distribution'
+        )
+        LOG.warning("%s", message)
+        for position in remaining:
+            notes[position] = "conflicts with another candidate (on_conflict=error)"
+        return verdict("conflict", message)
+
+    chosen = remaining[0] if policy.on_conflict == "first" else remaining[-1]
+    for position in remaining:
+        notes[position] = (
+            f"{policy.on_conflict} on sys.path (on_conflict={policy.on_conflict})"
+            if position == chosen
+            else f"lost to {describe_candidate(group[chosen])} (on_conflict={policy.on_conflict})"
+        )
+    losers = ", ".join(describe_candidate(group[p]) for p in remaining if p != chosen)
+    LOG.warning(
+        "type name %s is offered by several entry points; using %s (on_conflict=%s), ignoring %s",
+        describe_name(name),
+        describe_candidate(group[chosen]),
+        policy.on_conflict,
+        losers,
+    )
+    return verdict("available", None, chosen)
+
+
+def _normalized(candidate: Candidate) -> str | None:
+    if candidate.distribution is None:
+        return None
+    return normalize_distribution(candidate.distribution)
