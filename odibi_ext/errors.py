@@ -80,8 +80,7 @@ class DriverNotFoundError(OdibiExtError, LookupError):
             message = f"driver {describe_name(type_name)} cannot be used: {self.reason}"
         else:
             message = f"no driver named {describe_name(type_name)} is installed or registered"
-        if self.suggestion is not None:
-            message += f"; did you mean {self.suggestion!r}?"
+        message += f"; did you mean {self.suggestion!r}?" if self.suggestion else "."
         shown = ", ".join(self.available[:20]) or "none"
         if len(self.available) > 20:
             shown += f", ... ({len(self.available)} in all)"

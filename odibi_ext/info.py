@@ -62,3 +62,15 @@ class DriverInfo:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: the fields above, ``candidates`` as a list of dicts."""
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DriverInfo:
+        """The inverse of :meth:`to_dict`; unknown keys are ignored (newer writers)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        fields = {key: value for key, value in data.items() if key in known}
+        candidate_fields = {f.name for f in dataclasses.fields(Candidate)}
+        fields["candidates"] = tuple(
+            Candidate(**{k: v for k, v in candidate.items() if k in candidate_fields})
+            for candidate in fields.get("candidates", ())
+        )
+        return cls(**fields)

@@ -96,6 +96,17 @@ class Policy:
         """The distribution ``type_name`` is pinned to, or ``None``."""
         return self.pins.get(type_name)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The policy as JSON-ready data; ``Policy(**policy.to_dict())`` rebuilds it."""
+        allowed = self.allowed_distributions
+        return {
+            "on_conflict": self.on_conflict,
+            "pins": dict(self.pins),
+            "disabled": sorted(self.disabled),
+            "allowed_distributions": None if allowed is None else sorted(allowed),
+            "source": self.source,
+        }
+
     def describe(self) -> str:
         """Where this policy came from, for messages: ``"policy file /etc/odibi.toml"``."""
         return f"policy file {self.source}" if self.source else "the registry's policy"

@@ -5,7 +5,8 @@ A config value is secret when its key contains one of :data:`SECRET_WORDS`
 mappings and lists included) and also masks passwords embedded in URLs
 (``scheme://user:password@host``) and in ``key=value;`` connection strings.
 :func:`scrub` removes known secret values from free text, such as an error
-message a plugin composed.
+message a plugin composed; :func:`redact_text` masks credentials embedded in
+free text by their shape.
 """
 
 from __future__ import annotations
@@ -62,10 +63,10 @@ def secret_values(config: Mapping[Any, Any]) -> set[str]:
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every one of ``secrets`` (and URL / connection-string passwords) masked."""
+    """``text`` with every one of ``secrets`` masked (longest first)."""
     for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, MASK)
-    return redact_text(text)
+    return text
 
 
 def _mask_pair(match: re.Match[str]) -> str:

@@ -37,6 +37,10 @@ NAMESPACE: Final = "odibi.connections"
 #: ``factory(name, config) -> connection``.
 Factory = Callable[[str, Mapping[str, Any]], Any]
 
+#: Marks log records about one driver's failure or conflict, which commands
+#: also report in their output (the CLI does not print them twice).
+REPORTED: Final = {"odibi_ext_driver_report": True}
+
 _SHADOWED: Final = "shadowed by a driver registered in-process"
 
 
@@ -471,7 +475,7 @@ class ConnectionRegistry:
         exc_info = None
         if cause is not None and LOG.isEnabledFor(logging.DEBUG):
             exc_info = (type(cause), cause, cause.__traceback__)
-        LOG.error("%s", error, exc_info=exc_info)
+        LOG.error("%s", error, exc_info=exc_info, extra=REPORTED)
         with self._lock:
             if generation == self._generation:
                 self._failed[error.type_name or ""] = error

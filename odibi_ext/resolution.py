@@ -128,7 +128,7 @@ def _resolve(name: str, group: list[Candidate], policy: Policy) -> Resolution:
             f'policy file ([odibi_ext.pins] {name} = "{example}"), set on_conflict = '
             f'"first" or "last", or uninstall the unwanted distribution'
         )
-        LOG.warning("%s", message)
+        LOG.warning("%s", message, extra={"odibi_ext_driver_report": True})
         for position in remaining:
             notes[position] = "conflicts with another candidate (on_conflict=error)"
         return verdict("conflict", message)

@@ -1,0 +1,5 @@
+"""``python -m odibi_ext``: the same as the ``odibi-ext`` command."""
+
+from odibi_ext.cli import main
+
+raise SystemExit(main())

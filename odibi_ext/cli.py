@@ -1,0 +1,428 @@
+"""The ``odibi-ext`` command: inspect installed drivers, check them, try a connection.
+
+Argument parsing and printing only; the work is done by the library. Exit
+codes: 0 fine, 1 what was checked failed, 2 usage or input error. No
+traceback reaches the user unless ``-v`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, TextIO
+
+from odibi_ext import render
+from odibi_ext._version import __version__
+from odibi_ext.errors import DriverNotFoundError, OdibiExtError, describe_provider
+from odibi_ext.policy import CONFIG_ENV, Policy
+from odibi_ext.redaction import redact, redact_text, scrub, secret_values
+from odibi_ext.registry import NAMESPACE, ConnectionRegistry
+
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_INTERRUPTED: Final = 130
+
+_PROG: Final = "odibi-ext"
+_LOG_FORMAT: Final = "odibi-ext: %(levelname)s: %(name)s: %(message)s"
+
+
+class UsageError(Exception):
+    """Bad input from the command line: reported as one line, exit 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed usage or help
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    out: TextIO = sys.stdout
+    secrets: set[str] = set()
+    handler = _configure_logging(args.verbose, args.quiet, secrets)
+    try:
+        policy = Policy.from_file(args.config) if args.config else Policy.from_env()
+        registry = ConnectionRegistry(policy=policy)
+        command: Callable[[ConnectionRegistry, argparse.Namespace, TextIO, set[str]], int]
+        command = args.command
+        return command(registry, args, out, secrets)
+    except (UsageError, ValueError) as exc:
+        _error(scrub(str(exc), secrets))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # never a traceback for a plugin's fault, unless asked
+        if args.verbose:
+            traceback.print_exc()
+        _error(scrub(f"{type(exc).__name__}: {exc}", secrets))
+        return EXIT_FAILED
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def _list(registry: ConnectionRegistry, args: argparse.Namespace, out: TextIO, _: set[str]) -> int:
+    infos = registry.load_all() if args.load else [registry.info(n) for n in registry.names()]
+    if args.format == "json":
+        _dump([info.to_dict() for info in infos], out)
+    elif not infos:
+        print(f"No drivers found in entry-point group {registry.namespace!r}.", file=out)
+    else:
+        columns = render.LOADED_COLUMNS if args.load else render.LIST_COLUMNS
+        print(render.table(columns, render.driver_rows(infos, loaded=args.load)), file=out)
+    return EXIT_OK
+
+
+def _show(registry: ConnectionRegistry, args: argparse.Namespace, out: TextIO, _: set[str]) -> int:
+    try:
+        if args.load:
+            with contextlib.suppress(OdibiExtError):  # a failure is part of what show reports
+                registry.get(args.name)
+        info = registry.info(args.name)
+    except DriverNotFoundError as exc:
+        _error(str(exc))
+        return EXIT_FAILED
+    if info.origin == "entry_point":
+        from odibi_ext.discovery import module_file
+
+        info = dataclasses.replace(info, module_file=module_file(info.target))
+    if args.format == "json":
+        _dump(info.to_dict(), out)
+    else:
+        print(render.detail(info), file=out)
+    return EXIT_OK
+
+
+def _check(
+    registry: ConnectionRegistry, args: argparse.Namespace, out: TextIO, _: set[str]
+) -> int:
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
+    if args.isolate:
+        from odibi_ext.isolation import check_isolated
+
+        infos = check_isolated(registry, timeout=args.timeout, jobs=args.jobs)
+    else:
+        infos = registry.load_all()
+    ok = not any(info.status in ("failed", "conflict") for info in infos)
+    if args.format == "json":
+        _dump({"ok": ok, "drivers": [info.to_dict() for info in infos]}, out)
+    else:
+        if infos:
+            print(
+                render.table(render.LOADED_COLUMNS, render.driver_rows(infos, loaded=True)),
+                file=out,
+            )
+        print(render.summary(infos), file=out)
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+def _connect(
+    registry: ConnectionRegistry, args: argparse.Namespace, out: TextIO, secrets: set[str]
+) -> int:
+    config = _read_config_file(args.config_file) if args.config_file else {}
+    for item in args.set or ():
+        key, value = _parse_set_item(item)
+        config[key] = value
+    secrets.update(secret_values(config))  # from here on, every line printed is scrubbed
+    name = args.name or args.type
+    report: dict[str, Any] = {
+        "driver": args.type,
+        "name": name,
+        "distribution": None,
+        "version": None,
+        "config": redact(config),
+        "ok": False,
+        "error": None,
+    }
+    try:
+        info = registry.info(args.type)
+        report["distribution"], report["version"] = info.distribution, info.version
+        connection = registry.create(args.type, name, config)
+        try:
+            connection.validate()
+        finally:
+            close = getattr(connection, "close", None)
+            if callable(close):
+                close()
+        report["ok"] = True
+    except Exception as exc:
+        if args.verbose:
+            traceback.print_exc()
+        report["error"] = redact_text(scrub(_describe(exc), secrets))
+    _print_connect(report, args.format, out)
+    return EXIT_OK if report["ok"] else EXIT_FAILED
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _parse_set_item(item: str) -> tuple[str, Any]:
+    """``KEY=VALUE``: a value that parses as a JSON scalar becomes it, else a string."""
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise UsageError(f"malformed --set item {item!r}: expected KEY=VALUE, e.g. path=demo.db")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return key, text
+    if value is None or isinstance(value, str | int | float | bool):
+        return key, value
+    return key, text  # JSON arrays and objects stay text: --set takes scalars
+
+
+def _read_config_file(path: str) -> dict[str, Any]:
+    """A mapping from a TOML or JSON file (by extension; otherwise JSON, then TOML)."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as file:
+            raw = file.read()
+    except OSError as exc:
+        raise UsageError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
+    readers: list[Callable[[bytes], Any]] = [
+        json.loads,
+        lambda data: tomllib.loads(data.decode("utf-8")),
+    ]
+    if path.endswith(".toml"):
+        readers.reverse()
+    elif path.endswith(".json"):
+        readers = readers[:1]
+    problems = []
+    for reader in readers:
+        try:
+            config = reader(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            problems.append(str(exc))
+            continue
+        if not isinstance(config, dict):
+            raise UsageError(
+                f"config file {path} must hold a mapping, not {type(config).__name__}"
+            )
+        return config
+    raise UsageError(f"config file {path} is neither valid JSON nor TOML: {problems[-1]}")
+
+
+def _print_connect(report: Mapping[str, Any], fmt: str, out: TextIO) -> None:
+    if fmt == "json":
+        _dump(report, out)
+        return
+    driver = report["driver"]
+    if report["distribution"]:
+        driver += f" ({describe_provider(report['distribution'], report['version'])})"
+    print(f"driver:  {driver}", file=out)
+    print(f"name:    {report['name']}", file=out)
+    print(f"config:  {json.dumps(report['config'], sort_keys=True, default=str)}", file=out)
+    print(f"result:  {'ok' if report['ok'] else 'failed: ' + str(report['error'])}", file=out)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OdibiExtError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _dump(data: Any, out: TextIO) -> None:
+    json.dump(data, out, indent=2, sort_keys=False, default=str)
+    out.write("\n")
+
+
+def _error(message: str) -> None:
+    print(f"{_PROG}: error: {message}", file=sys.stderr)
+
+
+class _ScrubbingFormatter(logging.Formatter):
+    """Formats log records with every known secret value masked, tracebacks included."""
+
+    def __init__(self, secrets: set[str]) -> None:
+        super().__init__(_LOG_FORMAT)
+        self._secrets = secrets
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(scrub(super().format(record), self._secrets))
+
+
+class _AlreadyReported(logging.Filter):
+    """Drops per-driver failure and conflict records: the command's output reports them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "odibi_ext_driver_report", False)
+
+
+def _configure_logging(verbose: bool, quiet: bool, secrets: set[str]) -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_ScrubbingFormatter(secrets))
+    root = logging.getLogger()
+    if verbose:
+        handler.setLevel(logging.DEBUG)
+        root.setLevel(logging.DEBUG)
+    else:
+        handler.setLevel(logging.CRITICAL if quiet else logging.WARNING)
+        handler.addFilter(_AlreadyReported())
+    root.addHandler(handler)
+    return handler
+
+
+def _versions() -> str:
+    import importlib.metadata
+    import platform
+
+    try:
+        stevedore = importlib.metadata.version("stevedore")
+    except importlib.metadata.PackageNotFoundError:
+        stevedore = "not installed"
+    return f"{_PROG} {__version__} (stevedore {stevedore}, Python {platform.python_version()})"
+
+
+class _VersionAction(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        print(_versions())
+        parser.exit()
+
+
+def _parser() -> argparse.ArgumentParser:
+    formatter = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog=_PROG,
+        description=(
+            f"Inspect and check the Odibi connection drivers installed in the "
+            f"{NAMESPACE!r} entry-point group."
+        ),
+        epilog=(
+            "examples:\n"
+            "  odibi-ext list                      what is installed (imports no plugin)\n"
+            "  odibi-ext show sqlite               one driver in detail\n"
+            "  odibi-ext check --isolate           load each driver in its own process\n"
+            "  odibi-ext connect sqlite --set path=demo.db\n\n"
+            "exit codes: 0 fine, 1 what was checked failed, 2 usage or input error"
+        ),
+        formatter_class=formatter,
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help=f"policy file (TOML, [odibi_ext] table); default: the file named by ${CONFIG_ENV}",
+    )
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log at DEBUG to stderr, with tracebacks of plugin failures",
+    )
+    noise.add_argument("-q", "--quiet", action="store_true", help="log nothing to stderr")
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        nargs=0,
+        help="print the versions of odibi-ext, stevedore and Python, and exit",
+    )
+
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="output for people (table, the default) or for scripts (json)",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    def command(
+        name: str, summary: str, example: str, handler: Callable[..., int]
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            parents=[shared],
+            help=summary,
+            description=summary,
+            epilog=f"example:\n  {example}",
+            formatter_class=formatter,
+        )
+        sub.set_defaults(command=handler)
+        return sub
+
+    listing = command(
+        "list",
+        "List every driver: name, status, distribution, version, target. "
+        "Imports no plugin unless --load is given.",
+        "odibi-ext list --load",
+        _list,
+    )
+    listing.add_argument(
+        "--load",
+        action="store_true",
+        help="load every driver first; adds LOAD MS and ERROR columns",
+    )
+
+    show = command(
+        "show",
+        "Show one driver in detail: provenance, module file, status, every candidate "
+        "and why it was selected or excluded.",
+        "odibi-ext show sqlite --load",
+        _show,
+    )
+    show.add_argument("name", metavar="NAME", help="the driver's type name")
+    show.add_argument(
+        "--load",
+        action="store_true",
+        help="load the driver first, to report its signature, docstring and load time",
+    )
+
+    check = command(
+        "check",
+        "Load every driver and report; exit 1 if any fails or conflicts.",
+        "odibi-ext check --isolate --timeout 10",
+        _check,
+    )
+    check.add_argument(
+        "--isolate",
+        action="store_true",
+        help="load each driver in its own subprocess, so one that hangs, aborts "
+        "or exits is reported instead of stopping the check",
+    )
+    check.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="with --isolate: seconds each driver may take to load (default 30)",
+    )
+    check.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --isolate: drivers loaded at once (default: the CPU count)",
+    )
+
+    connect = command(
+        "connect",
+        "Create a connection and validate it; prints the config with secrets "
+        "masked. --set values that parse as JSON scalars (numbers, true/false, null, "
+        '"quoted") become them; anything else is a string.',
+        "odibi-ext connect sqlite --set path=demo.db --set timeout=2.5",
+        _connect,
+    )
+    connect.add_argument("type", metavar="TYPE", help="the driver's type name, e.g. sqlite")
+    connect.add_argument("--name", help="the connection's name (default: TYPE)")
+    connect.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a config value; repeat for more; overrides --config-file",
+    )
+    connect.add_argument(
+        "--config-file", metavar="F", help="a TOML or JSON file holding the config mapping"
+    )
+    return parser
