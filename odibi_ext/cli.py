@@ -14,15 +14,26 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, TextIO
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+from typing import Final
+from typing import TextIO
 
 from odibi_ext import render
 from odibi_ext._version import __version__
-from odibi_ext.errors import DriverNotFoundError, OdibiExtError, describe_provider
-from odibi_ext.policy import CONFIG_ENV, Policy
-from odibi_ext.redaction import redact, redact_text, scrub, secret_values
-from odibi_ext.registry import NAMESPACE, ConnectionRegistry
+from odibi_ext.environment import CONFIG_ENV
+from odibi_ext.errors import DriverNotFoundError
+from odibi_ext.errors import OdibiExtError
+from odibi_ext.errors import describe_provider
+from odibi_ext.policy import Policy
+from odibi_ext.redaction import redact
+from odibi_ext.redaction import redact_text
+from odibi_ext.redaction import scrub
+from odibi_ext.redaction import secret_values
+from odibi_ext.registry import NAMESPACE
+from odibi_ext.registry import ConnectionRegistry
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1

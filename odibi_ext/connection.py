@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import abc
 from types import TracebackType
-from typing import Any, Self
+from typing import Any
+from typing import Self
 
 
 class Connection(abc.ABC):

@@ -11,10 +11,9 @@ import logging
 import os
 import re
 import sys
-from typing import TYPE_CHECKING, Final
-
-from odibi_ext.info import Candidate
-from odibi_ext.policy import normalize_distribution
+from typing import TYPE_CHECKING
+from typing import Final
+from typing import NamedTuple
 
 if TYPE_CHECKING:
     import importlib.metadata
@@ -22,12 +21,35 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 #: What ``importlib.metadata.EntryPoint.load`` can load for us: ``module:attr``.
-_TARGET: Final = re.compile(r"^\s*[\w.]+\s*:\s*[\w.]+\s*(\[.*\])?\s*$")
+_TARGET: Final = r"^\s*[\w.]+\s*:\s*[\w.]+\s*(\[.*\])?\s*$"
+_SEPARATORS: Final = r"[-_.]+"
+
+
+class Candidate(NamedTuple):
+    """One entry point offering a type name, with the distribution that publishes it.
+
+    ``location`` is the ``sys.path`` entry the distribution was found in.
+    ``selected`` and ``reason`` say whether the policy took this candidate and
+    why it was taken or excluded; discovery leaves them unset.
+    """
+
+    name: str
+    target: str
+    distribution: str | None
+    version: str | None
+    location: str | None = None
+    selected: bool = False
+    reason: str | None = None
+
+
+def normalize_distribution(name: str) -> str:
+    """A distribution name in comparable form (PEP 503): ``Odibi_SQLite`` is ``odibi-sqlite``."""
+    return re.sub(_SEPARATORS, "-", name).lower()
 
 
 def is_valid_target(target: str) -> bool:
     """Whether an entry point value has the ``module:attr`` form a driver needs."""
-    return bool(_TARGET.match(target))
+    return re.match(_TARGET, target) is not None
 
 
 def path_entries() -> list[str]:

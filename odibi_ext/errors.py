@@ -8,7 +8,8 @@ what to do about it. The original exception of a failed load is kept as
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 #: How a type name appears in messages: long or odd names are cut, control

@@ -24,17 +24,17 @@ import os
 import sys
 import threading
 import time
-from pathlib import Path
-from typing import Any, Final
+from typing import Any
+from typing import Final
 
 from odibi_ext import discovery
-from odibi_ext.info import Candidate
+from odibi_ext.discovery import Candidate
+from odibi_ext.environment import CACHE_DIR_ENV
+from odibi_ext.environment import NO_CACHE_ENV
 
 LOG = logging.getLogger(__name__)
 
 FORMAT: Final = 1
-NO_CACHE_ENV: Final = "ODIBI_EXT_NO_CACHE"
-CACHE_DIR_ENV: Final = "ODIBI_EXT_CACHE_DIR"
 
 #: Directory timestamps move in kernel ticks, not nanoseconds: a directory
 #: changed within this window of a scan could change again without its
@@ -47,20 +47,20 @@ MAX_FILES: Final = 64
 _FALSE_WORDS: Final = frozenset({"", "0", "false", "no", "off"})
 
 
-def cache_dir() -> Path | None:
+def cache_dir() -> str | None:
     """The directory holding index files, or ``None`` when caching is off or has no home."""
     if os.environ.get(NO_CACHE_ENV, "").strip().lower() not in _FALSE_WORDS:
         return None
     explicit = os.environ.get(CACHE_DIR_ENV)
     if explicit:
-        return Path(explicit)
+        return explicit
     xdg = os.environ.get("XDG_CACHE_HOME", "")
     if os.path.isabs(xdg):
-        return Path(xdg) / "odibi-ext"
+        return os.path.join(xdg, "odibi-ext")
     home = os.path.expanduser("~")
     if home == "~" or not os.path.isabs(home):
         return None
-    return Path(home) / ".cache" / "odibi-ext"
+    return os.path.join(home, ".cache", "odibi-ext")
 
 
 def candidates(namespace: str) -> list[Candidate]:
@@ -72,7 +72,7 @@ def candidates(namespace: str) -> list[Candidate]:
     if directory is None or not _stampable():
         return discovery.scan(namespace)[0]
     entries = discovery.path_entries()
-    filename = directory / f"{_key(namespace, entries)}.json"
+    filename = os.path.join(directory, f"{_key(namespace, entries)}.json")
     cached = _read(filename, namespace, entries)
     if cached is not None:
         return cached
@@ -123,7 +123,7 @@ def _stamps(paths: list[str]) -> list[tuple[str, int]]:
     return [(path, _mtime(path)) for path in paths]
 
 
-def _read(filename: Path, namespace: str, entries: list[str]) -> list[Candidate] | None:
+def _read(filename: str, namespace: str, entries: list[str]) -> list[Candidate] | None:
     try:
         with open(filename, "rb") as file:
             if not _trusted(os.fstat(file.fileno())):
@@ -163,10 +163,10 @@ def _candidate(row: Any) -> Candidate:
     return Candidate(name, target, distribution, version, location)
 
 
-def _write(directory: Path, filename: Path, payload: dict[str, Any]) -> None:
-    temporary = directory / f".{filename.stem}.{os.getpid()}.{threading.get_ident()}.tmp"
+def _write(directory: str, filename: str, payload: dict[str, Any]) -> None:
+    temporary = f"{filename}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8", errors="surrogatepass") as file:
             json.dump(payload, file)
@@ -174,13 +174,13 @@ def _write(directory: Path, filename: Path, payload: dict[str, Any]) -> None:
     except (OSError, ValueError) as exc:
         LOG.debug("index %s not written: %s", filename, exc)
         with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
+            os.unlink(temporary)
         return
     LOG.debug("index %s written (%d entry points)", filename, len(payload["candidates"]))
     _prune(directory)
 
 
-def _prune(directory: Path) -> None:
+def _prune(directory: str) -> None:
     try:
         files = [(entry.stat().st_mtime_ns, entry.path) for entry in os.scandir(directory)]
     except OSError:

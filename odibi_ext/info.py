@@ -1,34 +1,16 @@
-"""What the registry knows about a driver: :class:`DriverInfo` and its :class:`Candidate` s."""
+"""What the registry knows about a driver: :class:`DriverInfo`."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any
+from typing import Literal
+
+from odibi_ext.discovery import Candidate
 
 Status = Literal["available", "loaded", "failed", "conflict", "disabled"]
 Origin = Literal["entry_point", "registered"]
-
-#: ``DriverInfo.target`` of a driver registered in-process.
-REGISTERED_TARGET: Final = "<registered>"
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One entry point offering a type name, with the distribution that publishes it.
-
-    ``location`` is the ``sys.path`` entry the distribution was found in.
-    ``selected`` and ``reason`` say whether the policy took this candidate and
-    why it was taken or excluded; discovery leaves them unset.
-    """
-
-    name: str
-    target: str
-    distribution: str | None
-    version: str | None
-    location: str | None = None
-    selected: bool = False
-    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,16 +43,17 @@ class DriverInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: the fields above, ``candidates`` as a list of dicts."""
-        return dataclasses.asdict(self)
+        data = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        data["candidates"] = [candidate._asdict() for candidate in self.candidates]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DriverInfo:
         """The inverse of :meth:`to_dict`; unknown keys are ignored (newer writers)."""
         known = {f.name for f in dataclasses.fields(cls)}
         fields = {key: value for key, value in data.items() if key in known}
-        candidate_fields = {f.name for f in dataclasses.fields(Candidate)}
         fields["candidates"] = tuple(
-            Candidate(**{k: v for k, v in candidate.items() if k in candidate_fields})
+            Candidate(**{k: v for k, v in candidate.items() if k in Candidate._fields})
             for candidate in fields.get("candidates", ())
         )
         return cls(**fields)

@@ -17,7 +17,8 @@ import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Final
+from typing import Any
+from typing import Final
 
 from odibi_ext.info import DriverInfo
 from odibi_ext.registry import ConnectionRegistry

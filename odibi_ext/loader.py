@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 from stevedore.driver import DriverManager
 from stevedore.exception import NoMatches
 from stevedore.extension import ExtensionManager
 
-from odibi_ext.info import Candidate
+from odibi_ext.discovery import Candidate
 
 #: Told of each failure: the type name and what the plugin raised.
 OnFailure = Callable[[str, BaseException], None]

@@ -12,7 +12,8 @@ import threading
 
 from odibi_ext.errors import OdibiExtError
 from odibi_ext.info import DriverInfo
-from odibi_ext.registry import ConnectionRegistry, Factory
+from odibi_ext.registry import ConnectionRegistry
+from odibi_ext.registry import Factory
 
 _default: ConnectionRegistry | None = None
 _default_lock = threading.Lock()

@@ -15,25 +15,20 @@ candidate's code never runs. Operators write it as TOML::
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final, Literal, get_args
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import Final
 
-OnConflict = Literal["error", "first", "last"]
-ON_CONFLICT_CHOICES: Final = get_args(OnConflict)
+from odibi_ext.discovery import normalize_distribution
+from odibi_ext.environment import CONFIG_ENV
+from odibi_ext.resolution import ON_CONFLICT_CHOICES
+from odibi_ext.resolution import OnConflict
 
-#: Environment variable naming the policy file read by :meth:`Policy.from_env`.
-CONFIG_ENV: Final = "ODIBI_EXT_CONFIG"
 #: The TOML table holding the policy.
 TABLE: Final = "odibi_ext"
-
-_NORMALIZE = re.compile(r"[-_.]+")
-
-
-def normalize_distribution(name: str) -> str:
-    """A distribution name in comparable form (PEP 503): ``Odibi_SQLite`` is ``odibi-sqlite``."""
-    return _NORMALIZE.sub("-", name).lower()
 
 
 @dataclass(frozen=True)

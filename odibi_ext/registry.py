@@ -5,34 +5,52 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import os
 import sys
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from collections.abc import Callable
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Final
 
 from odibi_ext import index
-from odibi_ext.contract import check_connection, check_factory, first_paragraph
+from odibi_ext.contract import check_connection
+from odibi_ext.contract import check_factory
+from odibi_ext.contract import describe_signature
+from odibi_ext.contract import first_paragraph
+from odibi_ext.discovery import Candidate
 from odibi_ext.discovery import is_valid_target
-from odibi_ext.errors import (
-    DriverConflictError,
-    DriverLoadError,
-    DriverNotFoundError,
-    InvalidFactoryError,
-    describe_exception,
-    describe_name,
-    describe_provider,
-    load_advice,
-)
-from odibi_ext.info import REGISTERED_TARGET, Candidate, DriverInfo, Status
-from odibi_ext.policy import Policy
-from odibi_ext.redaction import redact
-from odibi_ext.resolution import Resolution, describe_candidate, resolve
+from odibi_ext.environment import CONFIG_ENV
+from odibi_ext.errors import DriverConflictError
+from odibi_ext.errors import DriverLoadError
+from odibi_ext.errors import DriverNotFoundError
+from odibi_ext.errors import InvalidFactoryError
+from odibi_ext.errors import describe_exception
+from odibi_ext.errors import describe_name
+from odibi_ext.errors import describe_provider
+from odibi_ext.errors import load_advice
+from odibi_ext.resolution import UNRESTRICTED
+from odibi_ext.resolution import Resolution
+from odibi_ext.resolution import describe_candidate
+from odibi_ext.resolution import resolve
+
+if TYPE_CHECKING:
+    from odibi_ext.info import DriverInfo
+    from odibi_ext.info import Status
+    from odibi_ext.policy import Policy
+    from odibi_ext.resolution import Rules
+
+# DriverInfo and Policy are dataclasses, and importing ``dataclasses`` costs a
+# process several milliseconds (it imports ``inspect``): the load path below
+# avoids both, importing them only when information is asked for.
 
 LOG = logging.getLogger(__name__)
 
 #: The entry-point group drivers are published in.
 NAMESPACE: Final = "odibi.connections"
+#: ``DriverInfo.target`` of a driver registered in-process.
+REGISTERED_TARGET: Final = "<registered>"
 
 #: ``factory(name, config) -> connection``.
 Factory = Callable[[str, Mapping[str, Any]], Any]
@@ -42,15 +60,6 @@ Factory = Callable[[str, Mapping[str, Any]], Any]
 REPORTED: Final = {"odibi_ext_driver_report": True}
 
 _SHADOWED: Final = "shadowed by a driver registered in-process"
-
-
-@dataclass(frozen=True, slots=True)
-class _Loaded:
-    """What loading an entry-point driver taught us."""
-
-    load_ms: float
-    signature: str | None
-    doc: str | None
 
 
 class _DriverCache(dict[str, Factory]):
@@ -84,15 +93,25 @@ class ConnectionRegistry:
     def __init__(self, namespace: str = NAMESPACE, *, policy: Policy | None = None) -> None:
         if not isinstance(namespace, str) or not namespace:
             raise TypeError(f"namespace must be a non-empty str, not {namespace!r}")
-        if policy is not None and not isinstance(policy, Policy):
-            raise TypeError(f"policy must be a Policy, not {type(policy).__qualname__}")
+        if policy is None:
+            path = os.environ.get(CONFIG_ENV, "")
+            if path:
+                from odibi_ext.policy import Policy
+
+                policy = Policy.from_file(path)
+        else:
+            from odibi_ext.policy import Policy
+
+            if not isinstance(policy, Policy):
+                raise TypeError(f"policy must be a Policy, not {type(policy).__qualname__}")
         self.namespace = namespace
-        self.policy = Policy.from_env() if policy is None else policy
+        self._policy = policy  # None: the default Policy(), built only if asked for
+        self._rules: Rules = UNRESTRICTED if policy is None else policy
         self._lock = threading.RLock()
         self._name_locks: dict[str, threading.RLock] = {}
         self._drivers = _DriverCache(self._load)
         self._registered: dict[str, Factory] = {}
-        self._loaded: dict[str, _Loaded] = {}
+        self._loaded: dict[str, float] = {}  # type name -> milliseconds its load took
         self._failed: dict[str, DriverLoadError] = {}
         self._resolutions: dict[str, Resolution] | None = None
         self._generation = 0
@@ -110,14 +129,25 @@ class ConnectionRegistry:
         For tests of applications: no plugin needs to be installed, and none
         that is installed can interfere.
         """
+        from odibi_ext.policy import Policy
+
         registry = cls(policy=Policy() if policy is None else policy)
         registry._discovers = False
         for type_name, factory in factories.items():
             registry.register(type_name, factory)
         return registry
 
+    @property
+    def policy(self) -> Policy:
+        """The policy this registry applies."""
+        if self._policy is None:
+            from odibi_ext.policy import Policy
+
+            self._policy = Policy()
+        return self._policy
+
     def __repr__(self) -> str:
-        return f"<{type(self).__qualname__} namespace={self.namespace!r} {self.policy.describe()}>"
+        return f"<{type(self).__qualname__} namespace={self.namespace!r} {self._rules.describe()}>"
 
     # -- discovery: metadata only, no plugin code ---------------------------------------
 
@@ -188,6 +218,8 @@ class ConnectionRegistry:
             )
         distribution, version = self._provider(type_name)
         if LOG.isEnabledFor(logging.DEBUG):
+            from odibi_ext.redaction import redact
+
             LOG.debug(
                 "creating connection %r with driver %s, config %r",
                 name,
@@ -252,7 +284,7 @@ class ConnectionRegistry:
                 self._refuse_overwrite(type_name)
             self._registered[type_name] = factory
             self._failed.pop(type_name, None)
-            if type_name in self.policy.disabled:
+            if type_name in self._rules.disabled:
                 self._drivers.pop(type_name, None)
             else:
                 self._drivers[type_name] = factory
@@ -289,7 +321,7 @@ class ConnectionRegistry:
             self._failed.clear()
             self._drivers.clear()
             for type_name, factory in self._registered.items():
-                if type_name not in self.policy.disabled:
+                if type_name not in self._rules.disabled:
                     self._drivers[type_name] = factory
             if self._discovers:
                 _forget_process_caches(self.namespace)
@@ -302,7 +334,7 @@ class ConnectionRegistry:
             with self._lock:
                 if self._resolutions is None:
                     found = index.candidates(self.namespace) if self._discovers else []
-                    self._resolutions = resolve(found, self.policy)
+                    self._resolutions = resolve(found, self._rules)
                 resolutions = self._resolutions
         return resolutions
 
@@ -321,11 +353,11 @@ class ConnectionRegistry:
             raise failure.with_traceback(None)
         registered = self._registered.get(type_name)
         if registered is not None:
-            if type_name in self.policy.disabled:
+            if type_name in self._rules.disabled:
                 raise DriverNotFoundError(
                     type_name,
                     available=self.names(),
-                    reason=f"disabled by {self.policy.describe()}",
+                    reason=f"disabled by {self._rules.describe()}",
                 )
             return registered  # refresh() is putting it back into the cache
         candidate = self._loadable(type_name)
@@ -410,7 +442,7 @@ class ConnectionRegistry:
     ) -> Factory:
         """Check a loaded object against the factory contract and cache it."""
         try:
-            signature = check_factory(
+            check_factory(
                 plugin,
                 type_name=candidate.name,
                 target=candidate.target,
@@ -421,10 +453,9 @@ class ConnectionRegistry:
             self._record_failure(error, generation)
             raise
         factory: Factory = plugin  # type: ignore[assignment]  # checked just above
-        loaded = _Loaded(load_ms, signature, first_paragraph(factory))
         with self._lock:
             if generation == self._generation and candidate.name not in self._registered:
-                self._loaded[candidate.name] = loaded
+                self._loaded[candidate.name] = load_ms
                 self._drivers[candidate.name] = factory
         LOG.debug(
             "loaded driver %s from %r (%s) in %.1f ms",
@@ -514,14 +545,16 @@ class ConnectionRegistry:
         return selected.distribution, selected.version
 
     def _registered_info(self, type_name: str) -> DriverInfo:
-        disabled = type_name in self.policy.disabled
+        from odibi_ext.info import DriverInfo
+
+        disabled = type_name in self._rules.disabled
         resolution = self._installed().get(type_name)
         shadowed: tuple[Candidate, ...] = ()
         if resolution is not None:
             shadowed = tuple(
-                _replace_candidate(c, selected=False, reason=_SHADOWED)
-                for c in resolution.candidates
+                c._replace(selected=False, reason=_SHADOWED) for c in resolution.candidates
             )
+        factory = self._registered[type_name]
         return DriverInfo(
             name=type_name,
             target=REGISTERED_TARGET,
@@ -530,18 +563,21 @@ class ConnectionRegistry:
             origin="registered",
             status="disabled" if disabled else "loaded",
             load_ms=None if disabled else 0.0,
-            reason=f"disabled by {self.policy.describe()}" if disabled else None,
+            reason=f"disabled by {self._rules.describe()}" if disabled else None,
             candidates=shadowed,
-            signature=None if disabled else _signature_text(self._registered[type_name]),
-            doc=None if disabled else first_paragraph(self._registered[type_name]),
+            signature=None if disabled else describe_signature(factory),
+            doc=None if disabled else first_paragraph(factory),
         )
 
     def _entry_point_info(self, resolution: Resolution) -> DriverInfo:
+        from odibi_ext.info import DriverInfo
+
         name = resolution.name
         shown = _shown_candidates(resolution)
         status: Status
         error = reason = None
-        loaded = self._loaded.get(name)
+        load_ms = self._loaded.get(name)
+        factory = dict.get(self._drivers, name) if load_ms is not None else None
         failure = self._failed.get(name)
         if resolution.verdict == "conflict":
             status, error = "conflict", f"DriverConflictError: {resolution.reason}"
@@ -550,7 +586,7 @@ class ConnectionRegistry:
         elif resolution.verdict == "unpinned":
             status, error = "failed", f"DriverNotFoundError: {resolution.reason}"
             reason = resolution.reason
-        elif loaded is not None:
+        elif load_ms is not None:
             status = "loaded"
         elif failure is not None:
             status = "failed"
@@ -570,12 +606,12 @@ class ConnectionRegistry:
             version=_joined(c.version for c in shown),
             origin="entry_point",
             status=status,
-            load_ms=loaded.load_ms if loaded is not None else None,
+            load_ms=load_ms,
             error=error,
             reason=reason,
             candidates=resolution.candidates,
-            signature=loaded.signature if loaded is not None else None,
-            doc=loaded.doc if loaded is not None else None,
+            signature=describe_signature(factory) if factory is not None else None,
+            doc=first_paragraph(factory) if factory is not None else None,
         )
 
 
@@ -597,21 +633,6 @@ def _shown_candidates(resolution: Resolution) -> tuple[Candidate, ...]:
 def _joined(values: Any) -> str | None:
     unique = list(dict.fromkeys(value for value in values if value is not None))
     return ", ".join(unique) if unique else None
-
-
-def _replace_candidate(candidate: Candidate, **changes: Any) -> Candidate:
-    import dataclasses
-
-    return dataclasses.replace(candidate, **changes)
-
-
-def _signature_text(factory: Factory) -> str | None:
-    import inspect
-
-    try:
-        return str(inspect.signature(factory))
-    except Exception:
-        return None
 
 
 def _forget_process_caches(namespace: str) -> None:

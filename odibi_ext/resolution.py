@@ -13,25 +13,67 @@ disabled name is never loaded; several candidates left are a conflict, which
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Set
+from typing import TYPE_CHECKING
+from typing import Final
 from typing import Literal
+from typing import NamedTuple
+from typing import get_args
 
-from odibi_ext.errors import describe_name, describe_provider
-from odibi_ext.info import Candidate
-from odibi_ext.policy import Policy, normalize_distribution
+from odibi_ext.discovery import Candidate
+from odibi_ext.discovery import normalize_distribution
+from odibi_ext.errors import describe_name
+from odibi_ext.errors import describe_provider
 
 LOG = logging.getLogger(__name__)
+
+OnConflict = Literal["error", "first", "last"]
+ON_CONFLICT_CHOICES: Final = get_args(OnConflict)
 
 #: ``unpinned``: pinned to a distribution that does not offer the name;
 #: ``hidden``: offered only by distributions outside ``allowed_distributions``.
 Verdict = Literal["available", "conflict", "disabled", "unpinned", "hidden"]
 
 
-@dataclass(frozen=True, slots=True)
-class Resolution:
+if TYPE_CHECKING:  # a runtime Protocol class costs a fresh process a millisecond
+    from typing import Protocol
+
+    class Rules(Protocol):
+        """What resolution asks of a policy (:class:`odibi_ext.Policy` is the full one)."""
+
+        @property
+        def on_conflict(self) -> OnConflict: ...
+        @property
+        def disabled(self) -> Set[str]: ...
+        def allows(self, distribution: str | None) -> bool: ...
+        def pin_for(self, type_name: str) -> str | None: ...
+        def describe(self) -> str: ...
+
+
+class _Unrestricted:
+    """The default policy's rules, without building a ``Policy`` on the hot path."""
+
+    on_conflict: Final = "error"
+    disabled: Final[frozenset[str]] = frozenset()
+
+    def allows(self, distribution: str | None) -> bool:
+        return True
+
+    def pin_for(self, type_name: str) -> str | None:
+        return None
+
+    def describe(self) -> str:
+        return "the registry's policy"
+
+
+#: The rules of ``Policy()``: every distribution allowed, no pins, nothing
+#: disabled, conflicts reported.
+UNRESTRICTED: Final[Rules] = _Unrestricted()
+
+
+class Resolution(NamedTuple):
     """The policy's verdict on one type name, with every candidate annotated."""
 
     name: str
@@ -47,7 +89,7 @@ class Resolution:
         return next((c for c in self.candidates if c.selected), None)
 
 
-def resolve(candidates: Iterable[Candidate], policy: Policy) -> dict[str, Resolution]:
+def resolve(candidates: Iterable[Candidate], policy: Rules) -> dict[str, Resolution]:
     """The verdict for every type name among ``candidates`` (in ``sys.path`` order)."""
     groups: dict[str, list[Candidate]] = {}
     for candidate in candidates:
@@ -61,7 +103,7 @@ def describe_candidate(candidate: Candidate) -> str:
     return f"{provider} ({candidate.target})"
 
 
-def _resolve(name: str, group: list[Candidate], policy: Policy) -> Resolution:
+def _resolve(name: str, group: list[Candidate], policy: Rules) -> Resolution:
     notes: dict[int, str] = {}
     remaining = []
     for position, candidate in enumerate(group):
@@ -76,11 +118,7 @@ def _resolve(name: str, group: list[Candidate], policy: Policy) -> Resolution:
     def verdict(kind: Verdict, reason: str | None, chosen: int | None = None) -> Resolution:
         contenders = tuple(group[p] for p in remaining) if kind == "conflict" else ()
         annotated = tuple(
-            dataclasses.replace(
-                candidate,
-                selected=position == chosen,
-                reason=notes.get(position),
-            )
+            candidate._replace(selected=position == chosen, reason=notes.get(position))
             for position, candidate in enumerate(group)
         )
         return Resolution(name, kind, annotated, reason, contenders)

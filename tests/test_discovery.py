@@ -5,9 +5,12 @@ from __future__ import annotations
 import sys
 
 import pytest
-from conftest import GOOD_FACTORY, FakeSite
+from conftest import GOOD_FACTORY
+from conftest import FakeSite
 
-from odibi_ext import ConnectionRegistry, DriverNotFoundError, Policy
+from odibi_ext import ConnectionRegistry
+from odibi_ext import DriverNotFoundError
+from odibi_ext import Policy
 from odibi_ext.discovery import module_file
 
 

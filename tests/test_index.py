@@ -10,9 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import GOOD_FACTORY, FakeSite
+from conftest import GOOD_FACTORY
+from conftest import FakeSite
 
-from odibi_ext import ConnectionRegistry, Policy, index
+from odibi_ext import ConnectionRegistry
+from odibi_ext import Policy
+from odibi_ext import index
 
 
 @pytest.fixture
@@ -201,10 +204,10 @@ def test_no_home_and_no_xdg_still_loads(
 def test_cache_dir_follows_xdg_then_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("ODIBI_EXT_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert index.cache_dir() == tmp_path / "xdg" / "odibi-ext"
+    assert index.cache_dir() == str(tmp_path / "xdg" / "odibi-ext")
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert index.cache_dir() == tmp_path / "home" / ".cache" / "odibi-ext"
+    assert index.cache_dir() == str(tmp_path / "home" / ".cache" / "odibi-ext")
 
 
 def test_caching_can_be_switched_off(

@@ -7,16 +7,15 @@ import sys
 import threading
 
 import pytest
-from conftest import GOOD_FACTORY, FakeSite
+from conftest import GOOD_FACTORY
+from conftest import FakeSite
 
-from odibi_ext import (
-    ConnectionRegistry,
-    DriverLoadError,
-    DriverNotFoundError,
-    InvalidConnectionError,
-    InvalidFactoryError,
-    Policy,
-)
+from odibi_ext import ConnectionRegistry
+from odibi_ext import DriverLoadError
+from odibi_ext import DriverNotFoundError
+from odibi_ext import InvalidConnectionError
+from odibi_ext import InvalidFactoryError
+from odibi_ext import Policy
 
 #: A module whose ``create`` is computed on each attribute access: every
 #: ``EntryPoint.load()`` yields a new object and bumps ``LOADS``.

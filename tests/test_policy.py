@@ -6,14 +6,13 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import GOOD_FACTORY, FakeSite
+from conftest import GOOD_FACTORY
+from conftest import FakeSite
 
-from odibi_ext import (
-    ConnectionRegistry,
-    DriverConflictError,
-    DriverNotFoundError,
-    Policy,
-)
+from odibi_ext import ConnectionRegistry
+from odibi_ext import DriverConflictError
+from odibi_ext import DriverNotFoundError
+from odibi_ext import Policy
 
 
 @pytest.fixture

@@ -5,22 +5,19 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import GOOD_FACTORY, FakeSite
+from conftest import GOOD_FACTORY
+from conftest import FakeSite
 
-from odibi_ext import (
-    ConnectionRegistry,
-    DriverConflictError,
-    DriverLoadError,
-    DriverNotFoundError,
-    InvalidFactoryError,
-    Policy,
-)
-from odibi_ext.plugins import (
-    default_registry,
-    get_connection_factory,
-    load_plugins,
-    register_connection_factory,
-)
+from odibi_ext import ConnectionRegistry
+from odibi_ext import DriverConflictError
+from odibi_ext import DriverLoadError
+from odibi_ext import DriverNotFoundError
+from odibi_ext import InvalidFactoryError
+from odibi_ext import Policy
+from odibi_ext.plugins import default_registry
+from odibi_ext.plugins import get_connection_factory
+from odibi_ext.plugins import load_plugins
+from odibi_ext.plugins import register_connection_factory
 
 
 class Memory:
