@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from odibi_ext.environment import CONFIG_ENV
 from odibi_ext.errors import DriverNotFoundError
 from odibi_ext.errors import OdibiExtError
 from odibi_ext.errors import describe_provider
+from odibi_ext.info import DriverInfo
 from odibi_ext.policy import Policy
 from odibi_ext.redaction import redact
 from odibi_ext.redaction import redact_text
@@ -39,6 +41,7 @@ EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_INTERRUPTED: Final = 130
+EXIT_BROKEN_PIPE: Final = 141  # 128 + SIGPIPE, as shells report it
 
 _PROG: Final = "odibi-ext"
 _LOG_FORMAT: Final = "odibi-ext: %(levelname)s: %(name)s: %(message)s"
@@ -55,8 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed usage or help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    args.format = args.format or args.global_format or "table"
     out: TextIO = sys.stdout
     secrets: set[str] = set()
+    root = logging.getLogger()
+    level = root.level
     handler = _configure_logging(args.verbose, args.quiet, secrets)
     try:
         policy = Policy.from_file(args.config) if args.config else Policy.from_env()
@@ -70,13 +76,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``odibi-ext list | head``): stop quietly, and
+        # keep the interpreter's final flush from complaining again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # never a traceback for a plugin's fault, unless asked
         if args.verbose:
-            traceback.print_exc()
-        _error(scrub(f"{type(exc).__name__}: {exc}", secrets))
+            _print_traceback(secrets)
+        _error(redact_text(scrub(f"{type(exc).__name__}: {exc}", secrets)))
         return EXIT_FAILED
     finally:
-        logging.getLogger().removeHandler(handler)
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -91,6 +103,7 @@ def _list(registry: ConnectionRegistry, args: argparse.Namespace, out: TextIO, _
     else:
         columns = render.LOADED_COLUMNS if args.load else render.LIST_COLUMNS
         print(render.table(columns, render.driver_rows(infos, loaded=args.load)), file=out)
+        _print_problems(infos, out)
     return EXIT_OK
 
 
@@ -134,6 +147,7 @@ def _check(
                 render.table(render.LOADED_COLUMNS, render.driver_rows(infos, loaded=True)),
                 file=out,
             )
+            _print_problems(infos, out)
         print(render.summary(infos), file=out)
     return EXIT_OK if ok else EXIT_FAILED
 
@@ -169,7 +183,7 @@ def _connect(
         report["ok"] = True
     except Exception as exc:
         if args.verbose:
-            traceback.print_exc()
+            _print_traceback(secrets)
         report["error"] = redact_text(scrub(_describe(exc), secrets))
     _print_connect(report, args.format, out)
     return EXIT_OK if report["ok"] else EXIT_FAILED
@@ -247,6 +261,16 @@ def _describe(exc: BaseException) -> str:
 def _dump(data: Any, out: TextIO) -> None:
     json.dump(data, out, indent=2, sort_keys=False, default=str)
     out.write("\n")
+
+
+def _print_problems(infos: Sequence[DriverInfo], out: TextIO) -> None:
+    text = render.problems(infos)
+    if text:
+        print(f"\n{text}\n", file=out)
+
+
+def _print_traceback(secrets: set[str]) -> None:
+    sys.stderr.write(redact_text(scrub(traceback.format_exc(), secrets)))
 
 
 def _error(message: str) -> None:
@@ -334,6 +358,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     noise.add_argument("-q", "--quiet", action="store_true", help="log nothing to stderr")
     parser.add_argument(
+        "--format",
+        dest="global_format",
+        choices=("table", "json"),
+        default=None,
+        help="the same as the command's --format, given before the command",
+    )
+    parser.add_argument(
         "--version",
         action=_VersionAction,
         nargs=0,
@@ -344,7 +375,7 @@ def _parser() -> argparse.ArgumentParser:
     shared.add_argument(
         "--format",
         choices=("table", "json"),
-        default="table",
+        default=None,
         help="output for people (table, the default) or for scripts (json)",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)

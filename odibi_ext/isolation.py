@@ -26,7 +26,8 @@ from odibi_ext.registry import ConnectionRegistry
 DEFAULT_TIMEOUT: Final = 30.0
 
 #: Marks the child's result line, so output a plugin prints cannot be mistaken for it.
-_RESULT_MARK: Final = "\x1eodibi-ext-isolated-result:"
+#: Printable on purpose: str.splitlines() would split at a control character.
+_RESULT_MARK: Final = "@@odibi-ext-isolated-result@@ "
 
 #: The child's program: adopt the parent's sys.path before importing anything else.
 _CHILD: Final = (
@@ -103,7 +104,7 @@ def _run_child(registry: ConnectionRegistry, info: DriverInfo, timeout: float) -
         _kill_group(process)
         process.communicate()
         return _failed(info, f"timed out after {timeout:g} s while importing (process killed)")
-    for line in reversed(stdout.decode("utf-8", "replace").splitlines()):
+    for line in reversed(stdout.decode("utf-8", "replace").split("\n")):
         if line.startswith(_RESULT_MARK):
             try:
                 return DriverInfo.from_dict(json.loads(line[len(_RESULT_MARK) :]))

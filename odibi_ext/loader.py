@@ -76,14 +76,16 @@ class _OneDriver(_ContainedLoading, DriverManager[Any]):
     ) -> None:
         self._given = [entry_point]
         self._timings = timings
-        super().__init__(
-            namespace,
-            entry_point.name,
-            on_load_failure_callback=callback,
-            # The failure callback has already logged why; stevedore's
-            # "Could not load" warning would only repeat it.
-            on_missing_entrypoints_callback=None,
-        )
+        super().__init__(namespace, entry_point.name, on_load_failure_callback=callback)
+
+    def _load_plugins(
+        self, invoke_on_load: bool, invoke_args: tuple[Any, ...], invoke_kwds: dict[str, Any]
+    ) -> list[Any]:
+        # The failure callback has logged why a driver is missing; stevedore's
+        # "Could not load" warning would repeat it. DriverManager does not pass
+        # on_missing_entrypoints_callback through (stevedore 5.10), so clear it here.
+        self._on_missing_entrypoints_callback = None
+        return super()._load_plugins(invoke_on_load, invoke_args, invoke_kwds)
 
 
 class _WholeNamespace(_ContainedLoading):

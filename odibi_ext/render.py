@@ -17,19 +17,31 @@ LIST_COLUMNS: Final = ("NAME", "STATUS", "DISTRIBUTION", "VERSION", "TARGET")
 LOADED_COLUMNS: Final = (*LIST_COLUMNS, "LOAD MS", "ERROR")
 
 
+#: Columns that give way first when a table is too wide, with the width each
+#: keeps as long as others can still give way.
+_COMFORT: Final = {"TARGET": 24, "DISTRIBUTION": 18, "ERROR": 20, "NAME": 18}
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int = WIDTH) -> str:
-    """A left-aligned table no wider than ``width``; the widest columns give way first."""
+    """A left-aligned table no wider than ``width``.
+
+    Columns listed in ``_COMFORT`` shrink first, down to their comfortable
+    width, then every column shrinks (widest first) down to its header.
+    """
     widths = [len(header) for header in headers]
     for row in rows:
         for column, cell in enumerate(row):
             widths[column] = max(widths[column], len(cell))
-    floor = [max(len(header), 4) for header in headers]
     budget = width - len(_GAP) * (len(headers) - 1)
-    while sum(widths) > budget:
-        widest = max(range(len(widths)), key=lambda c: widths[c] - floor[c])
-        if widths[widest] <= floor[widest]:
-            break
-        widths[widest] -= 1
+    for floors in (
+        [max(len(h), _COMFORT.get(h, 10**6)) for h in headers],
+        [max(len(h), 4) for h in headers],
+    ):
+        while sum(widths) > budget:
+            widest = max(range(len(widths)), key=lambda c: widths[c] - floors[c])
+            if widths[widest] <= floors[widest]:
+                break
+            widths[widest] -= 1
     lines = [_line(headers, widths)]
     lines.extend(_line(row, widths) for row in rows)
     return "\n".join(lines)
@@ -45,6 +57,19 @@ def driver_rows(infos: Sequence[DriverInfo], *, loaded: bool) -> list[list[str]]
             row += [load_ms, first_line(info.error) or "-"]
         rows.append(row)
     return rows
+
+
+def problems(infos: Sequence[DriverInfo]) -> str:
+    """Every failed or conflicting driver's error in full, and what to do about it."""
+    blocks = []
+    for info in infos:
+        if info.status not in ("failed", "conflict") or not info.error:
+            continue
+        lines = _wrap(f"{info.name}: {info.error}", indent="    ", cut=True)
+        if info.reason and info.reason not in info.error:
+            lines += _wrap(info.reason, indent="    ", first="    ", cut=True)
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks)
 
 
 def summary(infos: Sequence[DriverInfo]) -> str:
@@ -66,17 +91,20 @@ def summary(infos: Sequence[DriverInfo]) -> str:
 
 
 def detail(info: DriverInfo) -> str:
-    """Everything known about one driver, one field a line (``odibi-ext show``)."""
+    """Everything known about one driver, one field a line (``odibi-ext show``).
+
+    A driver several candidates compete for gets no single provenance: its
+    candidates, each with why it was selected or excluded, say it all.
+    """
+    single = sum(c.selected for c in info.candidates) == 1 or len(info.candidates) <= 1
+    provider = describe_provider(info.distribution, info.version) if info.distribution else None
     fields: list[tuple[str, str | None]] = [
         ("name", info.name),
         ("status", info.status),
         ("origin", info.origin),
-        (
-            "distribution",
-            describe_provider(info.distribution, info.version) if info.distribution else None,
-        ),
-        ("target", info.target),
-        ("module file", info.module_file),
+        ("distribution", provider if single else None),
+        ("target", info.target if single else None),
+        ("module file", info.module_file if single else None),
         ("load time", f"{info.load_ms:.1f} ms" if info.load_ms is not None else None),
         ("signature", info.signature),
         ("doc", info.doc),
@@ -85,23 +113,40 @@ def detail(info: DriverInfo) -> str:
     ]
     shown = [(label, value) for label, value in fields if value]
     pad = max(len(label) for label, _ in shown) + 2
-    lines = [f"{label + ':':<{pad}}{value}" for label, value in shown]
+    lines = []
+    for label, value in shown:
+        lines += _wrap(f"{label + ':':<{pad}}{value}", indent=" " * pad)
     if info.candidates:
         lines.append("candidates:")
         for candidate in info.candidates:
             mark = "*" if candidate.selected else "-"
-            provider = describe_provider(candidate.distribution, candidate.version)
+            origin = describe_provider(candidate.distribution, candidate.version)
             where = f" in {candidate.location}" if candidate.location else ""
             verdict = "selected" if candidate.selected else "excluded"
             reason = f": {candidate.reason}" if candidate.reason else ""
-            lines.append(f"  {mark} {provider} ({candidate.target}){where}")
-            lines.append(f"      {verdict}{reason}")
+            lines.append(f"  {mark} {origin} ({candidate.target}){where}")
+            lines += _wrap(f"{verdict}{reason}", indent="      ", first="      ")
     return "\n".join(lines)
 
 
 def first_line(text: str | None) -> str | None:
     """The first line of ``text``."""
     return text.strip().splitlines()[0] if text and text.strip() else None
+
+
+def _wrap(text: str, *, indent: str, first: str = "", cut: bool = False) -> list[str]:
+    """``text`` wrapped at :data:`WIDTH`; with ``cut``, even a long word is broken to fit."""
+    import textwrap
+
+    wrapped = textwrap.wrap(
+        text,
+        width=WIDTH,
+        initial_indent=first,
+        subsequent_indent=indent,
+        break_on_hyphens=False,
+        break_long_words=cut,
+    )
+    return wrapped or [first]
 
 
 def _line(cells: Sequence[str], widths: Sequence[int]) -> str:

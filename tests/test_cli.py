@@ -223,23 +223,35 @@ def row_for(text: str, type_name: str) -> dict[str, str]:
 
 
 def detail_fields(text: str) -> dict[str, str]:
-    """``label: value`` lines of ``show`` up to its candidates section."""
-    fields = {}
+    """``label: value`` lines of ``show`` up to its candidates section.
+
+    A long value wraps onto indented lines; they are joined back.
+    """
+    fields: dict[str, str] = {}
+    label = ""
     for line in text.splitlines():
         if line.startswith("candidates:"):
             break
+        if line.startswith(" ") and label:
+            fields[label] += " " + line.strip()
+            continue
         label, _, value = line.partition(":")
         fields[label] = value.strip()
     return fields
 
 
 def candidate_lines(text: str) -> dict[str, str]:
-    """``show``'s candidates: the line naming each one, joined to its verdict line."""
+    """``show``'s candidates: the line naming each one, joined to its (wrapped) verdict."""
     lines = text.splitlines()
     start = lines.index("candidates:")
-    entries = {}
-    for first, second in zip(lines[start + 1 :: 2], lines[start + 2 :: 2], strict=False):
-        entries[first.strip()] = second.strip()
+    entries: dict[str, str] = {}
+    current = ""
+    for line in lines[start + 1 :]:
+        if line.startswith(("  * ", "  - ")):
+            current = line.strip()
+            entries[current] = ""
+        elif current:
+            entries[current] = (entries[current] + " " + line.strip()).strip()
     return entries
 
 
@@ -703,12 +715,6 @@ def test_check_isolate_reports_hangs_aborts_and_exits_and_returns(
     assert "Traceback" not in result.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: isolation's result mark starts with \\x1e, which str.splitlines() treats as "
-    "a line break, so the parent never finds the child's result line and reports every "
-    "driver that loads as 'exited with status 0 while importing'",
-)
 def test_check_isolate_reports_a_good_driver_as_loaded(
     site: FakeSite, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -723,11 +729,6 @@ def test_check_isolate_reports_a_good_driver_as_loaded(
     assert "clitest_good" not in sys.modules  # not in the parent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the child's result line is lost (\\x1e in the mark splits the line), so "
-    "an import error is reported as 'exited with status 0' instead of what was raised",
-)
 def test_check_isolate_reports_what_an_import_raised(
     site: FakeSite, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -990,11 +991,6 @@ def test_connect_never_prints_a_secret(
         assert report["config"]["path"] == "x"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with -v, connect prints the plugin's traceback with traceback.print_exc(), "
-    "unscrubbed: 'ValueError: login failed for hunter2-very-secret' reaches stderr",
-)
 @pytest.mark.parametrize("fmt", ["table", "json"])
 def test_connect_verbose_never_prints_a_secret(
     site: FakeSite, cli_env: dict[str, str], fmt: str
@@ -1174,12 +1170,6 @@ def test_default_verbosity_does_not_repeat_what_the_table_reports(
     assert "boom at import" not in result.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: stevedore's DriverManager does not forward on_missing_entrypoints_callback, "
-    "so loader._OneDriver's None does not silence it: 'WARNING: stevedore.named: Could not "
-    "load clitest-bad' is printed next to the report of the same failure",
-)
 @pytest.mark.parametrize(
     "argv",
     [["show", "clitest-bad", "--load"], ["connect", "clitest-bad"]],
@@ -1209,11 +1199,6 @@ def test_verbose_logs_debug_and_the_traceback_of_a_plugin_failure(
     assert "RuntimeError: boom at import" in result.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (minor): main() removes its log handler when done but leaves the root "
-    "logger at DEBUG after -v, changing logging for the rest of an in-process caller",
-)
 @pytest.mark.usefixtures("restore_root_logging")
 def test_main_leaves_the_root_logger_level_as_it_found_it(
     capsys: pytest.CaptureFixture[str],

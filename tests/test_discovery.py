@@ -69,22 +69,24 @@ def test_provenance_survives_stevedores_dist_less_entry_points(site: FakeSite) -
     """stevedore's cache rebuilds EntryPoint(name, value, group) with no ``.dist``."""
     from stevedore.extension import ExtensionManager
 
+    namespace = f"odibi.test.provenance.{site.root.parent.name}"
     site.distribution(
         "odibi-alpha",
         "2.3.4",
         entry_points={"alpha": "alpha_plugin:create"},
         modules={"alpha_plugin": GOOD_FACTORY},
+        group=namespace,
     )
-    ExtensionManager.ENTRY_POINT_CACHE.pop("odibi.connections", None)
-    stevedore_view = ExtensionManager("odibi.connections").list_entry_points()
-    alpha = next(ep for ep in stevedore_view if ep.name == "alpha")
-    assert getattr(alpha, "dist", None) is None  # the trap is real
+    # A test instance lists the namespace through stevedore's cache without loading it.
+    stevedore_view = ExtensionManager.make_test_instance([], namespace=namespace)
+    [alpha] = stevedore_view.list_entry_points()
+    assert alpha.dist is None  # the trap is real
 
-    registry = ConnectionRegistry(policy=Policy())
+    registry = ConnectionRegistry(namespace, policy=Policy())
     assert registry.info("alpha").distribution == "odibi-alpha"
     assert registry.get("alpha").__module__ == "alpha_plugin"
     assert registry.info("alpha").distribution == "odibi-alpha"
-    ExtensionManager.ENTRY_POINT_CACHE.pop("odibi.connections", None)
+    ExtensionManager.ENTRY_POINT_CACHE.pop(namespace, None)
 
 
 def test_unknown_name_suggests_a_close_match(site: FakeSite) -> None:
