@@ -68,13 +68,34 @@ def check_connection(
 
 
 def describe_signature(factory: Callable[..., Any]) -> str | None:
-    """The factory's signature as text, e.g. ``(name, config)``; ``None`` when unreadable."""
+    """The factory's signature as text, e.g. ``(name: str, config: Mapping)``.
+
+    Annotations kept as strings (``from __future__ import annotations``) are
+    shown as written, not quoted. ``None`` when Python cannot read it.
+    """
     import inspect
 
     try:
-        return str(inspect.signature(factory))
+        signature = inspect.signature(factory)
     except Exception:  # builtins and odd callables may have none
         return None
+    parameters = [
+        p.replace(annotation=_Verbatim(p.annotation)) if isinstance(p.annotation, str) else p
+        for p in signature.parameters.values()
+    ]
+    result = signature.return_annotation
+    if isinstance(result, str):
+        result = _Verbatim(result)
+    return str(signature.replace(parameters=parameters, return_annotation=result))
+
+
+class _Verbatim(str):
+    """An annotation string that prints without quotes."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def first_paragraph(factory: Callable[..., Any]) -> str | None:

@@ -153,7 +153,14 @@ def _read_table(path: str) -> dict[str, Any]:
 
     table = document.get(TABLE)
     if table is None:
-        raise ValueError(f"{where} has no [{TABLE}] table; put the policy keys under [{TABLE}]")
+        if not document:
+            return {}  # an empty file is the default policy
+        found = ", ".join(
+            f"[{key}]" if isinstance(v, dict) else key for key, v in document.items()
+        )
+        raise ValueError(
+            f"{where} has no [{TABLE}] table (found {found}); put the policy keys under [{TABLE}]"
+        )
     if not isinstance(table, dict):
         raise ValueError(f"{where}: key {TABLE!r} must be a table, not {_toml_type(table)}")
 

@@ -159,12 +159,14 @@ def _resolve(name: str, group: list[Candidate], policy: Rules) -> Resolution:
 
     offered = ", ".join(describe_candidate(group[p]) for p in remaining)
     if policy.on_conflict == "error":
-        example = group[remaining[0]].distribution or "the-distribution"
+        choices = ", ".join(
+            dict.fromkeys(group[p].distribution or "its distribution" for p in remaining)
+        )
         message = (
             f"type name {describe_name(name)} is offered by {len(remaining)} entry points: "
             f"{offered}; none is loaded while they conflict. Pin the one to use in the "
-            f'policy file ([odibi_ext.pins] {name} = "{example}"), set on_conflict = '
-            f'"first" or "last", or uninstall the unwanted distribution'
+            f'policy file ([odibi_ext.pins] {name} = "DISTRIBUTION", one of: {choices}), '
+            f'set on_conflict = "first" or "last", or uninstall the unwanted distribution'
         )
         LOG.warning("%s", message, extra={"odibi_ext_driver_report": True})
         for position in remaining:

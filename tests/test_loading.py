@@ -480,3 +480,21 @@ def test_refresh_forgets_stevedores_process_wide_cache(site: FakeSite) -> None:
     ExtensionManager.ENTRY_POINT_CACHE["odibi.connections"] = []
     registry().refresh()
     assert "odibi.connections" not in ExtensionManager.ENTRY_POINT_CACHE
+
+
+def test_a_signature_with_postponed_annotations_reads_as_written(site: FakeSite) -> None:
+    source = """
+    from __future__ import annotations
+    from typing import Any, Mapping
+
+    def create(name: str, config: Mapping[str, Any], *, retries: int = 3) -> Conn:
+        return None
+    """
+    site.distribution(
+        "odibi-typed", entry_points={"typed": "typed_mod:create"}, modules={"typed_mod": source}
+    )
+    reg = registry()
+    reg.get("typed")
+    assert reg.info("typed").signature == (
+        "(name: str, config: Mapping[str, Any], *, retries: int = 3) -> Conn"
+    )
