@@ -483,11 +483,9 @@ def test_refresh_forgets_stevedores_process_wide_cache(site: FakeSite) -> None:
 
 
 def test_a_signature_with_postponed_annotations_reads_as_written(site: FakeSite) -> None:
+    # What ``from __future__ import annotations`` makes of annotations: strings.
     source = """
-    from __future__ import annotations
-    from typing import Any, Mapping
-
-    def create(name: str, config: Mapping[str, Any], *, retries: int = 3) -> Conn:
+    def create(name: "str", config: "Mapping[str, Any]", *, retries: "int" = 3) -> "Conn":
         return None
     """
     site.distribution(
