@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +77,7 @@ class Venv:
 
 
 @pytest.fixture(scope="session")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
     root = tmp_path_factory.mktemp("e2e") / "venv"
     home = root.parent / "home"
     home.mkdir()
@@ -97,7 +96,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
         source / "sample_plugins" / "odibi-sqlite",
         source / "sample_plugins" / "odibi-localfs",
     )
-    yield environment
+    return environment
 
 
 def drivers(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, object]]:
