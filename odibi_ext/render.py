@@ -19,22 +19,27 @@ LOADED_COLUMNS: Final = (*LIST_COLUMNS, "LOAD MS", "ERROR")
 
 #: Columns that give way first when a table is too wide, with the width each
 #: keeps as long as others can still give way.
-_COMFORT: Final = {"TARGET": 24, "DISTRIBUTION": 18, "ERROR": 20, "NAME": 18}
+_COMFORT: Final = {"TARGET": 24, "DISTRIBUTION": 18, "ERROR": 20}
+#: The column that gives way last: a cut name is ambiguous.
+_KEY: Final = "NAME"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int = WIDTH) -> str:
     """A left-aligned table no wider than ``width``.
 
     Columns listed in ``_COMFORT`` shrink first, down to their comfortable
-    width, then every column shrinks (widest first) down to its header.
+    width; then every column but NAME shrinks, widest first, down to its
+    header; NAME shrinks only when nothing else can.
     """
     widths = [len(header) for header in headers]
     for row in rows:
         for column, cell in enumerate(row):
             widths[column] = max(widths[column], len(cell))
     budget = width - len(_GAP) * (len(headers) - 1)
+    unlimited = 10**6
     for floors in (
-        [max(len(h), _COMFORT.get(h, 10**6)) for h in headers],
+        [max(len(h), _COMFORT.get(h, unlimited)) for h in headers],
+        [unlimited if h == _KEY else max(len(h), 4) for h in headers],
         [max(len(h), 4) for h in headers],
     ):
         while sum(widths) > budget:
@@ -51,7 +56,11 @@ def driver_rows(infos: Sequence[DriverInfo], *, loaded: bool) -> list[list[str]]
     """Rows for ``list`` (and, with ``loaded``, for ``list --load`` and ``check``)."""
     rows = []
     for info in infos:
-        row = [info.name, info.status, info.distribution or "-", info.version or "-", info.target]
+        if info.status == "conflict":  # one row cannot name them all; problems() does
+            row = [info.name, info.status, f"({len(info.candidates)} candidates)", "-", "-"]
+        else:
+            row = [info.name, info.status, info.distribution or "-", info.version or "-"]
+            row.append(info.target)
         if loaded:
             load_ms = f"{info.load_ms:.1f}" if info.load_ms is not None else "-"
             row += [load_ms, first_line(info.error) or "-"]
