@@ -103,7 +103,13 @@ def _run_child(registry: ConnectionRegistry, info: DriverInfo, timeout: float) -
     except subprocess.TimeoutExpired:
         _kill_group(process)
         process.communicate()
-        return _failed(info, f"timed out after {timeout:g} s while importing (process killed)")
+        return _failed(
+            info,
+            f"timed out after {timeout:g} s while importing (process killed)",
+            f"Its import did not finish: it may wait on a network or a lock. Give it more "
+            f"time with --timeout, or disable the driver in the policy file; report it to "
+            f"the maintainers of {_provider(info)}",
+        )
     for line in reversed(stdout.decode("utf-8", "replace").split("\n")):
         if line.startswith(_RESULT_MARK):
             try:
@@ -113,14 +119,25 @@ def _run_child(registry: ConnectionRegistry, info: DriverInfo, timeout: float) -
     code = process.returncode
     if code < 0:
         how = f"process died: {_signal_name(-code)} while importing"
+        advice = "Its import crashed the interpreter (a native extension, or os.abort())"
     else:
         how = f"exited with status {code} while importing"
+        advice = "Its import ended the process (os._exit(), or a crash in native code)"
     last = _last_line(stderr)
-    return _failed(info, f"{how}; last output: {last}" if last else how)
+    return _failed(
+        info,
+        f"{how}; last output: {last}" if last else how,
+        f"{advice}: loading it in-process would end the application too. Disable the driver "
+        f"in the policy file and report it to the maintainers of {_provider(info)}",
+    )
 
 
-def _failed(info: DriverInfo, error: str) -> DriverInfo:
-    return dataclasses.replace(info, status="failed", error=error, load_ms=None)
+def _failed(info: DriverInfo, error: str, reason: str) -> DriverInfo:
+    return dataclasses.replace(info, status="failed", error=error, reason=reason, load_ms=None)
+
+
+def _provider(info: DriverInfo) -> str:
+    return info.distribution or "the providing distribution"
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
