@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -266,11 +265,15 @@ def run(
     return result
 
 
-def build_wheel(settings: Settings, python: Path) -> Path:
-    """A wheel of the working tree, built from a copy so the repository is left untouched."""
-    source = settings.out / "src"
-    wheels = settings.out / "wheels"
-    for path in (source, wheels):
+def build_wheel(settings: Settings) -> Path:
+    """A wheel of the working tree.
+
+    Built from a copy of the sources, in a build venv of its own (setuptools and
+    wheel from the index), so neither the repository nor a measured
+    environment is touched.
+    """
+    source, wheels, build = (settings.out / name for name in ("src", "wheels", "build-venv"))
+    for path in (source, wheels, build):
         shutil.rmtree(path, ignore_errors=True)
     source.mkdir(parents=True)
     for name in SOURCE_FILES:
@@ -279,10 +282,9 @@ def build_wheel(settings: Settings, python: Path) -> Path:
     shutil.copytree(
         REPO / "odibi_ext", source / "odibi_ext", ignore=shutil.ignore_patterns("__pycache__")
     )
-    pip = [python, *PIP]
-    probe = subprocess.run([python, "-c", "import setuptools"], capture_output=True, check=False)
-    if probe.returncode:
-        run([*pip, "install", "setuptools>=64"], what="installing setuptools")
+    run([sys.executable, "-m", "venv", build], what="creating the build venv")
+    pip = [build / "bin" / "python", *PIP]
+    run([*pip, "install", "setuptools>=64", "wheel"], what="installing setuptools and wheel")
     run(
         [*pip, "wheel", "--no-build-isolation", "--no-deps", "-w", wheels, source],
         what="building the odibi-ext wheel",
@@ -392,15 +394,10 @@ def backdate(paths: Sequence[Path], when: float) -> None:
         os.utime(path, (when, when))
 
 
-def build_env(settings: Settings, n: int, wheel: Path | None) -> tuple[Env, Path]:
-    """One environment: venv, odibi-ext (wheel) + stevedore (index), fillers, plugins.
-
-    Returns the environment and the wheel (built on the first call).
-    """
+def build_env(settings: Settings, n: int, wheel: Path) -> Env:
+    """One environment: venv, odibi-ext (wheel) + stevedore (index), fillers, plugins."""
     started = time.perf_counter()
     env = create_venv(settings, n)
-    if wheel is None:
-        wheel = build_wheel(settings, env.python)
     run(
         [env.python, *PIP, "install", wheel],
         what=f"installing odibi-ext into {env.root}",
@@ -418,7 +415,7 @@ def build_env(settings: Settings, n: int, wheel: Path | None) -> tuple[Env, Path
         settled += [Path(directory, f) for f in files if f.endswith(".pyc")]
     backdate(settled, when)
     env.build_s = time.perf_counter() - started
-    return env, wheel
+    return env
 
 
 # -- approaches ----------------------------------------------------------------------------
@@ -426,11 +423,10 @@ def build_env(settings: Settings, n: int, wheel: Path | None) -> tuple[Env, Path
 
 @dataclass(frozen=True)
 class Approach:
-    """A command timed in fresh processes, and how to check its warm-up run."""
+    """A command timed in fresh processes."""
 
     name: str
     argv: tuple[str, ...]
-    check: Callable[[str], None] | None = None
 
 
 def load_approaches(settings: Settings, env: Env) -> list[Approach]:
@@ -502,6 +498,12 @@ def cache_files(settings: Settings) -> dict[str, int]:
         name: len(list((base / name).glob("*"))) if (base / name).is_dir() else 0
         for name in ("python-entrypoints", "odibi-ext")
     }
+
+
+def cache_snapshot(settings: Settings) -> dict[str, int]:
+    """Every cache file's modification time: a rewrite during measuring shows as a change."""
+    base = settings.home / ".cache"
+    return {str(p.relative_to(base)): p.stat().st_mtime_ns for p in base.rglob("*") if p.is_file()}
 
 
 # -- measuring -----------------------------------------------------------------------------
@@ -767,7 +769,12 @@ def report(results: dict[str, Any], settings: Settings) -> str:
     builds = ", ".join(f"N={n}: {s:.1f} s" for n, s in results["build_s"].items())
     parts += [
         f"Environments built in {builds}; whole run {results['elapsed_s']:.0f} s. "
-        f"Warm and import measured in the N={results['single_process_n']} environment.",
+        f"Warm and import measured in the N={results['single_process_n']} environment. "
+        + (
+            f"WARNING: cache files were rewritten while measuring at N={results['caches_rewritten']}."
+            if results["caches_rewritten"]
+            else "No cache file was rewritten while measuring (steady state)."
+        ),
     ]
     return "\n".join(parts) + "\n"
 
@@ -842,19 +849,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.utime(settings.cwd, (time.time() - BACKDATE_S,) * 2)  # on sys.path ('') of -c children
 
     results: dict[str, Any] = {"settings": {}, "build_s": {}, "checks": {}}
+    results["caches_rewritten"] = []
     results["cold"], results["listing"] = {}, {}
-    wheel: Path | None = None
+    progress("building the odibi-ext wheel")
+    wheel = build_wheel(settings)
     env: Env | None = None
     for n in settings.ns:
         progress(f"building the N={n} environment")
-        env, wheel = build_env(settings, n, wheel)
+        env = build_env(settings, n, wheel)
         results["build_s"][n] = env.build_s
         progress(f"N={n}: warm-up and checks")
         results["checks"][n] = warm_up(settings, env)
         progress(f"N={n}: cold loads ({settings.repeat} rounds)")
+        before = cache_snapshot(settings)
         results["cold"][n] = measure(settings, load_approaches(settings, env))
         progress(f"N={n}: listings")
         results["listing"][n] = measure(settings, list_approaches(settings, env))
+        if cache_snapshot(settings) != before:
+            results["caches_rewritten"].append(n)
+            progress(f"N={n}: WARNING: a cache file was written while measuring")
     assert env is not None
     progress(f"warm lookups and import cost (N={env.n} environment)")
     results["single_process_n"] = env.n

@@ -114,7 +114,8 @@ class Policy:
         missing or unreadable file, invalid TOML, an unknown key, a wrong type
         or an ``on_conflict`` outside ``error|first|last``.
         """
-        return cls(**_read_table(os.fspath(path)), source=os.fspath(path))
+        source = os.path.abspath(os.fspath(path))
+        return cls(**_read_table(source), source=source)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Policy:
