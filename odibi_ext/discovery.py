@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-#: What ``importlib.metadata.EntryPoint.load`` can load for us: ``module:attr``.
-_TARGET: Final = r"^\s*[\w.]+\s*:\s*[\w.]+\s*(\[.*\])?\s*$"
 _SEPARATORS: Final = r"[-_.]+"
 
 
@@ -48,8 +46,19 @@ def normalize_distribution(name: str) -> str:
 
 
 def is_valid_target(target: str) -> bool:
-    """Whether an entry point value has the ``module:attr`` form a driver needs."""
-    return re.match(_TARGET, target) is not None
+    """Whether an entry point value has the ``module:attr`` form a driver needs.
+
+    Dotted identifiers on both sides; trailing ``[extras]`` are allowed.
+    """
+    # String methods, not a regular expression: compiling one would cost the
+    # first load in every process more than the check itself.
+    module, colon, attr = target.partition(":")
+    attr = attr.split("[", 1)[0]
+    return bool(colon) and _dotted(module.strip()) and _dotted(attr.strip())
+
+
+def _dotted(name: str) -> bool:
+    return all(part.isidentifier() for part in name.split("."))
 
 
 def path_entries() -> list[str]:

@@ -6,7 +6,10 @@ proportion to how many are installed. The index keeps the answer of
 ``sys.path``, with the modification time of every ``sys.path`` entry and of
 every provider's ``entry_points.txt``. Installing or removing a distribution
 changes its directory's modification time, so checking the index costs
-O(len(sys.path)) ``stat`` calls and a stale index is never served.
+O(len(sys.path)) ``stat`` calls and a stale index is never served. A
+directory whose time moved for another reason (files coming and going next to
+a script) costs one listing of it, compared with a digest of its metadata
+directories, instead of a full scan.
 
 Where it lives: ``$ODIBI_EXT_CACHE_DIR``, else ``$XDG_CACHE_HOME/odibi-ext``,
 else ``~/.cache/odibi-ext``. ``ODIBI_EXT_NO_CACHE=1`` switches it off. A file
@@ -34,7 +37,7 @@ from odibi_ext.environment import NO_CACHE_ENV
 
 LOG = logging.getLogger(__name__)
 
-FORMAT: Final = 1
+FORMAT: Final = 2
 
 #: Directory timestamps move in kernel ticks, not nanoseconds: a directory
 #: changed within this window of a scan could change again without its
@@ -43,6 +46,9 @@ RACY_WINDOW_NS: Final = 2_000_000_000
 #: Index files kept per cache directory (one per interpreter, namespace and
 #: sys.path); the oldest are removed beyond this.
 MAX_FILES: Final = 64
+
+#: Directory names whose metadata ``importlib.metadata`` reads.
+_METADATA_SUFFIXES: Final = (".dist-info", ".egg-info")
 
 _FALSE_WORDS: Final = frozenset({"", "0", "false", "no", "off"})
 
@@ -75,23 +81,78 @@ def candidates(namespace: str) -> list[Candidate]:
     filename = os.path.join(directory, f"{_key(namespace, entries)}.json")
     cached = _read(filename, namespace, entries)
     if cached is not None:
-        return cached
-    started = time.time_ns()
-    stamps = _stamps(entries)
-    found, metadata_files = discovery.scan(namespace)
-    stamps += _stamps(metadata_files)
-    if any(mtime >= started - RACY_WINDOW_NS for _, mtime in stamps):
-        LOG.debug("index %s not written: a path entry changed in the last seconds", filename)
+        found, restamped = cached
+        if restamped is not None:  # still right, but a directory's time moved: save a listing
+            _save(filename, restamped, found, namespace=namespace, entries=entries)
         return found
+    stamps = Stamps.take(entries)
+    found, metadata_files = discovery.scan(namespace)
+    stamps.add_files(metadata_files)
+    _save(filename, stamps, found, namespace=namespace, entries=entries)
+    return found
+
+
+class Stamps:
+    """What the index's answer depends on, cheap to check again.
+
+    ``entries``: ``[path, mtime_ns, listing]`` for each ``sys.path`` entry,
+    where ``listing`` digests the names and times of the metadata directories
+    in it (``None`` for a zip file or a missing entry). ``files``:
+    ``[path, mtime_ns]`` for each provider's ``entry_points.txt``, so that a
+    file rewritten in place is noticed too.
+    """
+
+    __slots__ = ("entries", "files", "newest", "started")
+
+    def __init__(self, entries: list[list[Any]], files: list[list[Any]]) -> None:
+        self.entries = entries
+        self.files = files
+        self.started = time.time_ns()
+        self.newest = max((mtime for _, mtime in files), default=-1)
+
+    @classmethod
+    def take(cls, paths: list[str]) -> Stamps:
+        """Stamp ``paths`` now, before they are scanned: a change during the scan shows later."""
+        stamps = cls([], [])
+        for path in paths:
+            mtime = _mtime(path)
+            listing, newest = _listing(path)
+            stamps.entries.append([path, mtime, listing])
+            stamps.newest = max(stamps.newest, mtime, newest)
+        return stamps
+
+    def add_files(self, paths: list[str]) -> None:
+        """Stamp the providers' ``entry_points.txt`` files."""
+        for path in paths:
+            mtime = _mtime(path)
+            self.files.append([path, mtime])
+            self.newest = max(self.newest, mtime)
+
+    def racy(self) -> bool:
+        """Whether something changed too recently for its timestamp to be trusted later."""
+        return self.newest >= self.started - RACY_WINDOW_NS
+
+
+def _save(
+    filename: str,
+    stamps: Stamps,
+    found: list[Candidate],
+    *,
+    namespace: str,
+    entries: list[str],
+) -> None:
+    if stamps.racy():
+        LOG.debug("index %s not written: a path entry changed in the last seconds", filename)
+        return
     payload = {
         "format": FORMAT,
         "namespace": namespace,
         "path": entries,
-        "stamps": stamps,
+        "stamps": stamps.entries,
+        "files": stamps.files,
         "candidates": [[c.name, c.target, c.distribution, c.version, c.location] for c in found],
     }
-    _write(directory, filename, payload)
-    return found
+    _write(filename, payload)
 
 
 def _stampable() -> bool:
@@ -106,10 +167,14 @@ def _stampable() -> bool:
 
 
 def _key(namespace: str, entries: list[str]) -> str:
+    identity = [FORMAT, namespace, sys.executable, sys.prefix, sys.version, entries]
+    return _digest(json.dumps(identity))[:32]
+
+
+def _digest(text: str) -> str:
     import hashlib
 
-    identity = [FORMAT, namespace, sys.executable, sys.prefix, sys.version, entries]
-    return hashlib.sha256(json.dumps(identity).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _mtime(path: str) -> int:
@@ -119,11 +184,27 @@ def _mtime(path: str) -> int:
         return -1
 
 
-def _stamps(paths: list[str]) -> list[tuple[str, int]]:
-    return [(path, _mtime(path)) for path in paths]
+def _listing(path: str) -> tuple[str | None, int]:
+    """A digest of the metadata directories in ``path``, and the newest of their times."""
+    rows = []
+    newest = -1
+    try:
+        with os.scandir(path) as found:
+            for entry in found:
+                if entry.name.endswith(_METADATA_SUFFIXES):
+                    mtime = entry.stat().st_mtime_ns
+                    newest = max(newest, mtime)
+                    rows.append(f"{entry.name}\t{mtime}")
+    except (OSError, ValueError):  # not a directory (a zip file), gone, or unreadable
+        return None, -1
+    rows.sort()
+    return _digest("\n".join(rows)), newest
 
 
-def _read(filename: str, namespace: str, entries: list[str]) -> list[Candidate] | None:
+def _read(
+    filename: str, namespace: str, entries: list[str]
+) -> tuple[list[Candidate], Stamps | None] | None:
+    """The index's candidates when it is fresh, with new stamps when they are worth saving."""
     try:
         with open(filename, "rb") as file:
             if not _trusted(os.fstat(file.fileno())):
@@ -132,16 +213,38 @@ def _read(filename: str, namespace: str, entries: list[str]) -> list[Candidate] 
             data = json.loads(file.read())
         if data["format"] != FORMAT or data["namespace"] != namespace or data["path"] != entries:
             return None
-        for path, mtime in data["stamps"]:
-            if not isinstance(path, str) or _mtime(path) != mtime:
-                LOG.debug("index %s is out of date: %s changed", filename, path)
-                return None
-        return [_candidate(row) for row in data["candidates"]]
+        fresh, restamped = _check(data["stamps"], data["files"])
+        if not fresh:
+            LOG.debug("index %s is out of date", filename)
+            return None
+        return [_candidate(row) for row in data["candidates"]], restamped
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         LOG.debug("index %s ignored: %s", filename, exc)
         return None
+
+
+def _check(entries: list[Any], files: list[Any]) -> tuple[bool, Stamps | None]:
+    """Whether the stamps still hold, and new stamps when only directory times moved."""
+    for path, mtime in files:
+        if not isinstance(path, str) or _mtime(path) != mtime:
+            return False, None
+    restamped: Stamps | None = None
+    for position, (path, mtime, listing) in enumerate(entries):
+        if not isinstance(path, str):
+            return False, None
+        current = _mtime(path)
+        if current == mtime:
+            continue
+        now, newest = _listing(path)
+        if listing is None or now != listing:
+            return False, None
+        if restamped is None:
+            restamped = Stamps([list(entry) for entry in entries], [list(f) for f in files])
+        restamped.entries[position][1] = current
+        restamped.newest = max(restamped.newest, current, newest)
+    return True, restamped
 
 
 def _trusted(status: os.stat_result) -> bool:
@@ -163,7 +266,8 @@ def _candidate(row: Any) -> Candidate:
     return Candidate(name, target, distribution, version, location)
 
 
-def _write(directory: str, filename: str, payload: dict[str, Any]) -> None:
+def _write(filename: str, payload: dict[str, Any]) -> None:
+    directory = os.path.dirname(filename)
     temporary = f"{filename}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)

@@ -94,7 +94,17 @@ def resolve(candidates: Iterable[Candidate], policy: Rules) -> dict[str, Resolut
     groups: dict[str, list[Candidate]] = {}
     for candidate in candidates:
         groups.setdefault(candidate.name, []).append(candidate)
+    if policy is UNRESTRICTED:  # the common case, on every application's start-up path
+        return {
+            name: _only(name, group[0]) if len(group) == 1 else _resolve(name, group, policy)
+            for name, group in groups.items()
+        }
     return {name: _resolve(name, group, policy) for name, group in groups.items()}
+
+
+def _only(name: str, candidate: Candidate) -> Resolution:
+    chosen = candidate._replace(selected=True, reason="the only candidate")
+    return Resolution(name, "available", (chosen,))
 
 
 def describe_candidate(candidate: Candidate) -> str:

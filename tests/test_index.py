@@ -88,6 +88,32 @@ def test_installing_or_removing_a_distribution_is_seen_by_the_next_registry(
     assert names() == ["a"]
 
 
+def test_files_coming_and_going_beside_the_metadata_keep_the_index(
+    stable_site: FakeSite, cache: Path
+) -> None:
+    """A script's directory changes all the time; only its metadata matters."""
+    stable_site.distribution("odibi-a", "1.0.0", entry_points={"a": "plugin_a:create"})
+    age(stable_site)
+    names()
+    [written] = index_files(cache)
+    data = json.loads(written.read_text())
+    data["candidates"][0][3] = "9.9.9"  # only the index says so
+    written.write_text(json.dumps(data))
+
+    (stable_site.root / "notes.txt").write_text("a file that is not metadata")
+    (stable_site.root / "scratch").mkdir()
+    assert ConnectionRegistry(policy=Policy()).info("a").version == "9.9.9"  # still served
+
+    then = time.time() - 30  # the directory settles: its new time is saved, sparing a listing
+    os.utime(stable_site.root, (then, then))
+    assert ConnectionRegistry(policy=Policy()).info("a").version == "9.9.9"
+    [stamp] = json.loads(written.read_text())["stamps"]
+    assert stamp[1] == os.stat(stable_site.root).st_mtime_ns
+
+    stable_site.distribution("odibi-b", entry_points={"b": "plugin_b:create"})
+    assert names() == ["a", "b"]  # new metadata: rescanned
+
+
 def test_an_entry_points_file_rewritten_in_place_is_seen(stable_site: FakeSite) -> None:
     dist_info = stable_site.distribution("odibi-a", entry_points={"a": "plugin_a:create"})
     age(stable_site)

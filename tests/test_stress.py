@@ -21,6 +21,7 @@ from odibi_ext import DriverConflictError
 from odibi_ext import DriverLoadError
 from odibi_ext import DriverNotFoundError
 from odibi_ext import Policy
+from odibi_ext import index
 
 STRESS_SECONDS = 3.0
 THREADS = 32
@@ -187,4 +188,4 @@ def test_12_processes_at_once_share_an_empty_cache_directory(
         data = json.loads(file.read_text())
         names = {row[0] for row in data["candidates"]}
         assert "good" in names
-        assert data["format"] == 1
+        assert data["format"] == index.FORMAT
