@@ -228,23 +228,33 @@ class Settings:
         return f"odibi_bench_{self.target.removeprefix('bench')}"
 
 
+#: Variables of the caller's environment that would change what a child imports or caches.
+UNSET: Final = (
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONSAFEPATH",
+    "PYTHONPROFILEIMPORTTIME",
+    "PYTHONNOUSERSITE",
+    "PYTHONUSERBASE",
+    "VIRTUAL_ENV",
+    "PIP_TARGET",
+    "PIP_PREFIX",
+    "ODIBI_EXT_CONFIG",
+    "ODIBI_EXT_CACHE_DIR",
+    "ODIBI_EXT_NO_CACHE",
+)
+
+
+def clean_env() -> dict[str, str]:
+    """The caller's environment without :data:`UNSET`: for every child, built or measured."""
+    return {name: value for name, value in os.environ.items() if name not in UNSET}
+
+
 def child_env(settings: Settings) -> dict[str, str]:
     """The environment of every measured child: caches under the out dir, bytecode allowed."""
-    env = dict(os.environ)
-    for name in (
-        "PYTHONDONTWRITEBYTECODE",
-        "PYTHONPATH",
-        "PYTHONHOME",
-        "PYTHONSTARTUP",
-        "PYTHONSAFEPATH",
-        "PYTHONPROFILEIMPORTTIME",
-        "PYTHONNOUSERSITE",
-        "VIRTUAL_ENV",
-        "ODIBI_EXT_CONFIG",
-        "ODIBI_EXT_CACHE_DIR",
-        "ODIBI_EXT_NO_CACHE",
-    ):
-        env.pop(name, None)
+    env = clean_env()
     env["HOME"] = str(settings.home)
     env["XDG_CACHE_HOME"] = str(settings.home / ".cache")
     return env
@@ -253,7 +263,8 @@ def child_env(settings: Settings) -> dict[str, str]:
 def run(
     argv: Sequence[str | Path], *, what: str, **kwargs: Any
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command; abort the benchmark with its output when it fails."""
+    """Run a command (by default in :func:`clean_env`); abort with its output when it fails."""
+    kwargs.setdefault("env", clean_env())
     result = subprocess.run(
         [str(a) for a in argv], capture_output=True, text=True, check=False, **kwargs
     )
@@ -753,10 +764,11 @@ def report(results: dict[str, Any], settings: Settings) -> str:
     n500, n2000 = closest(ns, 500), closest(ns, 2000)
     lst = listing[n500]
     targets = [
-        f"- cold odibi-ext ÷ stevedore at N={n500}: "
-        f"**{ratio(med[n500][ODIBI_EXT], med[n500][STEVEDORE])}**",
-        f"- cold odibi-ext ÷ stevedore at N={n2000}: "
-        f"**{ratio(med[n2000][ODIBI_EXT], med[n2000][STEVEDORE])}**",
+        *(
+            f"- cold odibi-ext ÷ stevedore at N={n}: "
+            f"**{ratio(med[n][ODIBI_EXT], med[n][STEVEDORE])}**"
+            for n in sorted({n500, n2000})
+        ),
         f"- eager ÷ odibi-ext at N={n500} (times faster): "
         f"**{ratio(med[n500][EAGER], med[n500][ODIBI_EXT])}x**",
         f"- warm registry.get ÷ dict.get: **{ratio(best['registry.get'], best['dict.get'])}**",
@@ -771,7 +783,8 @@ def report(results: dict[str, Any], settings: Settings) -> str:
         f"Environments built in {builds}; whole run {results['elapsed_s']:.0f} s. "
         f"Warm and import measured in the N={results['single_process_n']} environment. "
         + (
-            f"WARNING: cache files were rewritten while measuring at N={results['caches_rewritten']}."
+            f"WARNING: cache files were rewritten while measuring "
+            f"(N={results['caches_rewritten']}): not a steady state."
             if results["caches_rewritten"]
             else "No cache file was rewritten while measuring (steady state)."
         ),
@@ -791,6 +804,7 @@ def chart(results: dict[str, Any], settings: Settings) -> str:
 
         mpl.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import ScalarFormatter
     except ImportError:
         return "--chart: matplotlib is not installed (pip install -e '.[bench]'); no chart."
     cold = results["cold"]
@@ -803,6 +817,7 @@ def chart(results: dict[str, Any], settings: Settings) -> str:
     axes.set_ylabel("median ms, fresh process")
     axes.set_title(f"Load {settings.target} and create a connection (K={settings.k})")
     axes.set_yscale("log")
+    axes.yaxis.set_major_formatter(ScalarFormatter())
     axes.grid(visible=True, which="both", alpha=0.3)
     axes.legend()
     figure.tight_layout()
