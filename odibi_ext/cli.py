@@ -30,6 +30,7 @@ from odibi_ext.errors import OdibiExtError
 from odibi_ext.errors import describe_provider
 from odibi_ext.info import DriverInfo
 from odibi_ext.policy import Policy
+from odibi_ext.redaction import SECRET_WORDS
 from odibi_ext.redaction import redact
 from odibi_ext.redaction import redact_text
 from odibi_ext.redaction import scrub
@@ -96,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _list(registry: ConnectionRegistry, args: argparse.Namespace, out: TextIO, _: set[str]) -> int:
     infos = registry.load_all() if args.load else [registry.info(n) for n in registry.names()]
+    infos = _for_output(infos)
     if args.format == "json":
         _dump([info.to_dict() for info in infos], out)
     elif not infos:
@@ -120,6 +122,7 @@ def _show(registry: ConnectionRegistry, args: argparse.Namespace, out: TextIO, _
         from odibi_ext.discovery import module_file
 
         info = dataclasses.replace(info, module_file=module_file(info.target))
+    [info] = _for_output([info])
     if args.format == "json":
         _dump(info.to_dict(), out)
     else:
@@ -138,6 +141,7 @@ def _check(
         infos = check_isolated(registry, timeout=args.timeout, jobs=args.jobs)
     else:
         infos = registry.load_all()
+    infos = _for_output(infos)
     ok = not any(info.status in ("failed", "conflict") for info in infos)
     if args.format == "json":
         _dump({"ok": ok, "drivers": [info.to_dict() for info in infos]}, out)
@@ -197,14 +201,25 @@ def _parse_set_item(item: str) -> tuple[str, Any]:
     key, sep, text = item.partition("=")
     key = key.strip()
     if not sep or not key:
-        raise UsageError(f"malformed --set item {item!r}: expected KEY=VALUE, e.g. path=demo.db")
+        raise UsageError(
+            f"malformed --set item {_shown_item(item)}: expected KEY=VALUE, e.g. path=demo.db"
+        )
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return key, text
     if value is None or isinstance(value, str | int | float | bool):
         return key, value
     return key, text  # JSON arrays and objects stay text: --set takes scalars
+
+
+def _shown_item(item: str) -> str:
+    """A malformed ``--set`` item as an error may show it: cut after a secret-looking key."""
+    lowered = item.lower()
+    ends = [lowered.find(word) + len(word) for word in SECRET_WORDS if word in lowered]
+    if ends:
+        return repr(item[: min(ends)] + "…")
+    return repr(item) if len(item) <= 80 else repr(item[:77] + "…")
 
 
 def _read_config_file(path: str) -> dict[str, Any]:
@@ -228,6 +243,8 @@ def _read_config_file(path: str) -> dict[str, Any]:
     for reader in readers:
         try:
             config = reader(raw)
+        except RecursionError:
+            raise UsageError(f"config file {path} is nested too deeply") from None
         except (ValueError, UnicodeDecodeError) as exc:
             problems.append(str(exc))
             continue
@@ -261,6 +278,18 @@ def _describe(exc: BaseException) -> str:
 def _dump(data: Any, out: TextIO) -> None:
     json.dump(data, out, indent=2, sort_keys=False, default=str)
     out.write("\n")
+
+
+def _for_output(infos: Sequence[DriverInfo]) -> list[DriverInfo]:
+    """Driver information fit to print: credentials in plugins' messages masked by shape."""
+    return [
+        dataclasses.replace(
+            info,
+            error=redact_text(info.error) if info.error else None,
+            reason=redact_text(info.reason) if info.reason else None,
+        )
+        for info in infos
+    ]
 
 
 def _print_problems(infos: Sequence[DriverInfo], out: TextIO) -> None:

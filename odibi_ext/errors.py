@@ -82,7 +82,7 @@ class DriverNotFoundError(OdibiExtError, LookupError):
         else:
             message = f"no driver named {describe_name(type_name)} is installed or registered"
         message += f"; did you mean {self.suggestion!r}?" if self.suggestion else "."
-        shown = ", ".join(self.available[:20]) or "none"
+        shown = ", ".join(_display(name) for name in self.available[:20]) or "none"
         if len(self.available) > 20:
             shown += f", ... ({len(self.available)} in all)"
         message += f" Available drivers: {shown}."
@@ -223,6 +223,13 @@ class InvalidConnectionError(OdibiExtError):
             f"{distribution or 'the driver'}."
         )
         super().__init__(message, type_name=type_name)
+
+
+def _display(type_name: str) -> str:
+    """A type name as a list in a message shows it: odd or long ones escaped and cut."""
+    if type_name.isprintable() and len(type_name) <= _NAME_LIMIT:
+        return type_name
+    return describe_name(type_name)
 
 
 def _close_match(type_name: str, available: Sequence[str]) -> str | None:

@@ -115,6 +115,8 @@ class Policy:
         or an ``on_conflict`` outside ``error|first|last``.
         """
         source = os.path.abspath(os.fspath(path))
+        if "\0" in source:
+            raise ValueError(f"policy file {source!r} cannot be read: its name holds a NUL byte")
         return cls(**_read_table(source), source=source)
 
     @classmethod
@@ -149,8 +151,10 @@ def _read_table(path: str) -> dict[str, Any]:
         raise ValueError(f"{where} does not exist") from None
     except OSError as exc:
         raise ValueError(f"{where} cannot be read: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # TOMLDecodeError, UnicodeDecodeError, an integer too long
         raise ValueError(f"{where} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"{where} is not valid TOML: nested too deeply") from None
 
     table = document.get(TABLE)
     if table is None:

@@ -163,6 +163,8 @@ def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
 
 
 def _fit(cell: str, width: int) -> str:
+    if not cell.isprintable():  # a hostile name must not move the cursor or recolour the terminal
+        cell = repr(cell)[1:-1]
     if len(cell) > width:
         return cell[: width - 1] + ELLIPSIS
     return cell.ljust(width)
