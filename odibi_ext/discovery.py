@@ -5,8 +5,6 @@
 later processes need not repeat it.
 """
 
-from __future__ import annotations
-
 import logging
 import os
 import re
@@ -23,6 +21,9 @@ LOG = logging.getLogger(__name__)
 _SEPARATORS: Final = r"[-_.]+"
 
 
+# No ``from __future__ import annotations`` here or in resolution.py: typing
+# compiles a NamedTuple's string annotations one by one, a millisecond that
+# every process loading a driver would pay.
 class Candidate(NamedTuple):
     """One entry point offering a type name, with the distribution that publishes it.
 
@@ -126,7 +127,7 @@ def scan(namespace: str) -> tuple[list[Candidate], list[str]]:
     return [item[3] for item in found], sorted(metadata_files)
 
 
-def _identity(dist: importlib.metadata.Distribution) -> str:
+def _identity(dist: "importlib.metadata.Distribution") -> str:
     """The name two copies of one distribution share, cheaply.
 
     ``importlib.metadata`` derives it from the ``*.dist-info`` directory name

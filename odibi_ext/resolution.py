@@ -11,8 +11,6 @@ disabled name is never loaded; several candidates left are a conflict, which
 (``"first"`` / ``"last"``).
 """
 
-from __future__ import annotations
-
 import logging
 from collections.abc import Iterable
 from collections.abc import Set
@@ -70,7 +68,7 @@ class _Unrestricted:
 
 #: The rules of ``Policy()``: every distribution allowed, no pins, nothing
 #: disabled, conflicts reported.
-UNRESTRICTED: Final[Rules] = _Unrestricted()
+UNRESTRICTED: Final["Rules"] = _Unrestricted()
 
 
 class Resolution(NamedTuple):
@@ -89,7 +87,7 @@ class Resolution(NamedTuple):
         return next((c for c in self.candidates if c.selected), None)
 
 
-def resolve(candidates: Iterable[Candidate], policy: Rules) -> dict[str, Resolution]:
+def resolve(candidates: Iterable[Candidate], policy: "Rules") -> dict[str, "Resolution"]:
     """The verdict for every type name among ``candidates`` (in ``sys.path`` order)."""
     groups: dict[str, list[Candidate]] = {}
     for candidate in candidates:
@@ -113,7 +111,7 @@ def describe_candidate(candidate: Candidate) -> str:
     return f"{provider} ({candidate.target})"
 
 
-def _resolve(name: str, group: list[Candidate], policy: Rules) -> Resolution:
+def _resolve(name: str, group: list[Candidate], policy: "Rules") -> "Resolution":
     notes: dict[int, str] = {}
     remaining = []
     for position, candidate in enumerate(group):
