@@ -44,6 +44,9 @@ PIP: Final = ("-m", "pip", "--disable-pip-version-check", "--no-input", "-q")
 FLOOR: Final = "python -c pass"
 ODIBI_EXT: Final = "odibi-ext"
 STEVEDORE: Final = "stevedore"
+#: stevedore as it runs when its on-disk cache is off: an interpreter under
+#: /tmp (CI, tox, ansible) or a ``.disable`` file in its cache directory.
+STEVEDORE_NO_CACHE: Final = "stevedore, its cache off"
 IMPORTLIB: Final = "importlib.metadata"
 EAGER: Final = "eager (Odibi load_plugins)"
 LIST_CLI: Final = "odibi-ext list --format json"
@@ -434,10 +437,11 @@ def build_env(settings: Settings, n: int, wheel: Path) -> Env:
 
 @dataclass(frozen=True)
 class Approach:
-    """A command timed in fresh processes."""
+    """A command timed in fresh processes, with environment variables of its own."""
 
     name: str
     argv: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 def load_approaches(settings: Settings, env: Env) -> list[Approach]:
@@ -446,6 +450,16 @@ def load_approaches(settings: Settings, env: Env) -> list[Approach]:
     for name, template in SNIPPETS.items():
         code = template.format(namespace=NAMESPACE, target=settings.target)
         approaches.append(Approach(name, (str(env.python), "-c", code)))
+        if name == STEVEDORE:
+            # stevedore's documented switch: a .disable file where it would cache.
+            off = settings.home / "stevedore-cache-off"
+            (off / "python-entrypoints").mkdir(parents=True, exist_ok=True)
+            (off / "python-entrypoints" / ".disable").touch()
+            approaches.append(
+                Approach(
+                    STEVEDORE_NO_CACHE, (str(env.python), "-c", code), {"XDG_CACHE_HOME": str(off)}
+                )
+            )
     return approaches
 
 
@@ -475,7 +489,7 @@ def warm_up(settings: Settings, env: Env) -> dict[str, Any]:
         result = run(
             verify_argv(settings, approach),
             what=f"warm-up of {approach.name} (N={env.n})",
-            env=environ,
+            env={**environ, **approach.env},
             cwd=settings.cwd,
         )
         loaded = json.loads(result.stdout)
@@ -530,7 +544,11 @@ def measure(settings: Settings, approaches: Sequence[Approach]) -> dict[str, lis
             argv = list(approach.argv)
             started = time.perf_counter()
             result = subprocess.run(
-                argv, capture_output=True, env=environ, cwd=settings.cwd, check=False
+                argv,
+                capture_output=True,
+                env={**environ, **approach.env},
+                cwd=settings.cwd,
+                check=False,
             )
             elapsed = (time.perf_counter() - started) * 1000.0
             if result.returncode != 0:
