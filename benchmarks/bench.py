@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -47,6 +48,9 @@ STEVEDORE: Final = "stevedore"
 #: stevedore as it runs when its on-disk cache is off: an interpreter under
 #: /tmp (CI, tox, ansible) or a ``.disable`` file in its cache directory.
 STEVEDORE_NO_CACHE: Final = "stevedore, its cache off"
+#: The least any wrapper that keeps stevedore's DriverManager as the loader can
+#: cost: DriverManager handed the one entry point, with no discovery at all.
+DRIVER_FLOOR: Final = "DriverManager handed the entry point (floor)"
 IMPORTLIB: Final = "importlib.metadata"
 EAGER: Final = "eager (Odibi load_plugins)"
 LIST_CLI: Final = "odibi-ext list --format json"
@@ -112,6 +116,14 @@ connection = ConnectionRegistry().create({target!r}, "w", {{}})
     STEVEDORE: """\
 from stevedore.driver import DriverManager
 connection = DriverManager({namespace!r}, {target!r}).driver("w", {{}})
+""",
+    DRIVER_FLOOR: """\
+from importlib.metadata import EntryPoint
+from stevedore.driver import DriverManager
+class Given(DriverManager):
+    def list_entry_points(self):
+        return [EntryPoint({target!r}, {target_value!r}, {namespace!r})]
+connection = Given({namespace!r}, {target!r}).driver("w", {{}})
 """,
     IMPORTLIB: """\
 from importlib.metadata import entry_points
@@ -448,7 +460,11 @@ def load_approaches(settings: Settings, env: Env) -> list[Approach]:
     """Loading driver ``target`` in a fresh process, per approach, plus the interpreter floor."""
     approaches = [Approach(FLOOR, (str(env.python), "-c", "pass"))]
     for name, template in SNIPPETS.items():
-        code = template.format(namespace=NAMESPACE, target=settings.target)
+        code = template.format(
+            namespace=NAMESPACE,
+            target=settings.target,
+            target_value=f"{settings.target_module}:create",
+        )
         approaches.append(Approach(name, (str(env.python), "-c", code)))
         if name == STEVEDORE:
             # stevedore's documented switch: a .disable file where it would cache.
@@ -534,14 +550,22 @@ def cache_snapshot(settings: Settings) -> dict[str, int]:
 # -- measuring -----------------------------------------------------------------------------
 
 
-def measure(settings: Settings, approaches: Sequence[Approach]) -> dict[str, list[float]]:
-    """Wall milliseconds of ``repeat`` fresh processes per approach, rotating the order."""
+def measure(
+    settings: Settings, approaches: Sequence[Approach]
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU milliseconds of ``repeat`` fresh processes per approach, rotating the order.
+
+    CPU time (user + system of the child) is what the process cost; on a shared
+    machine it moves far less than wall time, which also counts waiting for a core.
+    """
     environ = child_env(settings)
     samples: dict[str, list[float]] = {a.name: [] for a in approaches}
+    cpu: dict[str, list[float]] = {a.name: [] for a in approaches}
     for rep in range(settings.repeat):
         shift = rep % len(approaches)
         for approach in [*approaches[shift:], *approaches[:shift]]:
             argv = list(approach.argv)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             result = subprocess.run(
                 argv,
@@ -551,13 +575,16 @@ def measure(settings: Settings, approaches: Sequence[Approach]) -> dict[str, lis
                 check=False,
             )
             elapsed = (time.perf_counter() - started) * 1000.0
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
             if result.returncode != 0:
                 sys.exit(
                     f"bench: {approach.name} failed (exit {result.returncode}):\n"
                     f"{result.stderr.decode(errors='replace')}"
                 )
             samples[approach.name].append(elapsed)
-    return samples
+            spent = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            cpu[approach.name].append(spent * 1000.0)
+    return samples, cpu
 
 
 def measure_warm(settings: Settings, env: Env) -> dict[str, list[float]]:
@@ -726,6 +753,26 @@ def report(results: dict[str, Any], settings: Settings) -> str:
         "",
     ]
 
+    cold_cpu: dict[int, dict[str, list[float]]] = results["cold_cpu"]
+    cpu_med = {n: {a: median(v) for a, v in cold_cpu[n].items()} for n in ns}
+    cpu_rows = []
+    for name in cold_cpu[ns[0]]:
+        row = [name, *(f"{cpu_med[n][name]:.1f}" for n in ns)]
+        row.append(" / ".join(ratio(cpu_med[n][name], cpu_med[n][STEVEDORE]) for n in ns))
+        cpu_rows.append(row)
+    parts += [
+        "### The same, CPU time of each process (user + system, median ms)",
+        "",
+        "What each process cost the machine, without time spent waiting for a core: the "
+        "steadier figure on a shared machine.",
+        "",
+        table(
+            ["approach", *(f"N={n}" for n in ns), f"÷ stevedore ({'/'.join(map(str, ns))})"],
+            cpu_rows,
+        ),
+        "",
+    ]
+
     warm = results["warm"]
     best = {name: min(values) for name, values in warm.items()}
     parts += [
@@ -784,7 +831,8 @@ def report(results: dict[str, Any], settings: Settings) -> str:
     targets = [
         *(
             f"- cold odibi-ext ÷ stevedore at N={n}: "
-            f"**{ratio(med[n][ODIBI_EXT], med[n][STEVEDORE])}**"
+            f"**{ratio(med[n][ODIBI_EXT], med[n][STEVEDORE])}** wall, "
+            f"**{ratio(cpu_med[n][ODIBI_EXT], cpu_med[n][STEVEDORE])}** CPU"
             for n in sorted({n500, n2000})
         ),
         f"- eager ÷ odibi-ext at N={n500} (times faster): "
@@ -884,6 +932,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = {"settings": {}, "build_s": {}, "checks": {}}
     results["caches_rewritten"] = []
     results["cold"], results["listing"] = {}, {}
+    results["cold_cpu"], results["listing_cpu"] = {}, {}
     progress("building the odibi-ext wheel")
     wheel = build_wheel(settings)
     env: Env | None = None
@@ -895,9 +944,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["checks"][n] = warm_up(settings, env)
         progress(f"N={n}: cold loads ({settings.repeat} rounds)")
         before = cache_snapshot(settings)
-        results["cold"][n] = measure(settings, load_approaches(settings, env))
+        results["cold"][n], results["cold_cpu"][n] = measure(
+            settings, load_approaches(settings, env)
+        )
         progress(f"N={n}: listings")
-        results["listing"][n] = measure(settings, list_approaches(settings, env))
+        results["listing"][n], results["listing_cpu"][n] = measure(
+            settings, list_approaches(settings, env)
+        )
         if cache_snapshot(settings) != before:
             results["caches_rewritten"].append(n)
             progress(f"N={n}: WARNING: a cache file was written while measuring")
@@ -914,7 +967,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "repeat": settings.repeat,
         "target": settings.target,
         "snippets": {
-            name: template.format(namespace=NAMESPACE, target=settings.target)
+            name: template.format(
+                namespace=NAMESPACE,
+                target=settings.target,
+                target_value=f"{settings.target_module}:create",
+            )
             for name, template in SNIPPETS.items()
         },
     }
