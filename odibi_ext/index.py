@@ -229,6 +229,7 @@ def _check(entries: list[Any], files: list[Any]) -> tuple[bool, Stamps | None]:
     """Whether the stamps still hold, and new stamps when only directory times moved."""
     for path, mtime in files:
         if not isinstance(path, str) or _mtime(path) != mtime:
+            LOG.debug("index: %s changed", path)
             return False, None
     restamped: Stamps | None = None
     for position, (path, mtime, listing) in enumerate(entries):
@@ -239,6 +240,7 @@ def _check(entries: list[Any], files: list[Any]) -> tuple[bool, Stamps | None]:
             continue
         now, newest = _listing(path)
         if listing is None or now != listing:
+            LOG.debug("index: the distributions in %s changed", path)
             return False, None
         if restamped is None:
             restamped = Stamps([list(entry) for entry in entries], [list(f) for f in files])
