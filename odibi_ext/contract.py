@@ -12,6 +12,8 @@ from odibi_ext.errors import InvalidFactoryError
 
 #: Factories are called with these; binding them proves the signature fits.
 _PROBE_ARGUMENTS: Final[tuple[str, dict[str, Any]]] = ("name", {})
+#: ``DriverInfo.target`` of a driver registered in-process: it has no entry point.
+REGISTERED_TARGET: Final = "<registered>"
 #: What a connection must have, callable.
 CONNECTION_METHODS: Final = ("get_path", "validate")
 

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from typing import Final
 from typing import Literal
 
+from odibi_ext.contract import REGISTERED_TARGET
+from odibi_ext.contract import describe_signature
+from odibi_ext.contract import first_paragraph
 from odibi_ext.discovery import Candidate
+from odibi_ext.errors import DriverLoadError
+from odibi_ext.errors import describe_exception
+from odibi_ext.errors import load_advice
+from odibi_ext.resolution import Resolution
 
 Status = Literal["available", "loaded", "failed", "conflict", "disabled"]
 Origin = Literal["entry_point", "registered"]
+
+_SHADOWED: Final = "shadowed by a driver registered in-process"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +69,88 @@ class DriverInfo:
             for candidate in fields.get("candidates", ())
         )
         return cls(**fields)
+
+
+def entry_point_info(
+    resolution: Resolution,
+    *,
+    load_ms: float | None,
+    factory: Callable[..., Any] | None,
+    failure: DriverLoadError | None,
+) -> DriverInfo:
+    """What is known of an installed driver: the policy's verdict, then what loading did."""
+    status: Status
+    error = reason = None
+    if resolution.verdict == "conflict":
+        status, error = "conflict", f"DriverConflictError: {resolution.reason}"
+    elif resolution.verdict == "disabled":
+        status, reason = "disabled", resolution.reason
+    elif resolution.verdict == "unpinned":
+        status, error = "failed", f"DriverNotFoundError: {resolution.reason}"
+        reason = resolution.reason
+    elif load_ms is not None:
+        status = "loaded"
+    elif failure is not None:
+        status = "failed"
+        cause = failure.__cause__
+        error = describe_exception(cause if cause is not None else failure)
+        reason = (
+            load_advice(cause, failure.target, failure.distribution)
+            if cause is not None
+            else str(failure)
+        )
+    else:
+        status = "available"
+    shown = _shown_candidates(resolution)
+    return DriverInfo(
+        name=resolution.name,
+        target=_joined(c.target for c in shown) or "",
+        distribution=_joined(c.distribution for c in shown),
+        version=_joined(c.version for c in shown),
+        origin="entry_point",
+        status=status,
+        load_ms=load_ms,
+        error=error,
+        reason=reason,
+        candidates=resolution.candidates,
+        signature=describe_signature(factory) if factory is not None else None,
+        doc=first_paragraph(factory) if factory is not None else None,
+    )
+
+
+def registered_info(
+    type_name: str,
+    factory: Callable[..., Any],
+    *,
+    disabled_by: str | None,
+    shadowed: tuple[Candidate, ...],
+) -> DriverInfo:
+    """What is known of an in-process driver; ``shadowed`` are installed ones it hides."""
+    return DriverInfo(
+        name=type_name,
+        target=REGISTERED_TARGET,
+        distribution=None,
+        version=None,
+        origin="registered",
+        status="disabled" if disabled_by else "loaded",
+        load_ms=None if disabled_by else 0.0,
+        reason=f"disabled by {disabled_by}" if disabled_by else None,
+        candidates=tuple(c._replace(selected=False, reason=_SHADOWED) for c in shadowed),
+        signature=None if disabled_by else describe_signature(factory),
+        doc=None if disabled_by else first_paragraph(factory),
+    )
+
+
+def _shown_candidates(resolution: Resolution) -> tuple[Candidate, ...]:
+    """The candidates a driver's summary fields describe."""
+    selected = resolution.selected
+    if selected is not None:
+        return (selected,)
+    if resolution.contenders:
+        return resolution.contenders
+    return resolution.candidates
+
+
+def _joined(values: Iterable[str | None]) -> str | None:
+    unique = list(dict.fromkeys(value for value in values if value is not None))
+    return ", ".join(unique) if unique else None

@@ -15,10 +15,9 @@ from typing import Any
 from typing import Final
 
 from odibi_ext import index
+from odibi_ext.contract import REGISTERED_TARGET
 from odibi_ext.contract import check_connection
 from odibi_ext.contract import check_factory
-from odibi_ext.contract import describe_signature
-from odibi_ext.contract import first_paragraph
 from odibi_ext.discovery import Candidate
 from odibi_ext.discovery import is_valid_target
 from odibi_ext.environment import CONFIG_ENV
@@ -26,10 +25,8 @@ from odibi_ext.errors import DriverConflictError
 from odibi_ext.errors import DriverLoadError
 from odibi_ext.errors import DriverNotFoundError
 from odibi_ext.errors import InvalidFactoryError
-from odibi_ext.errors import describe_exception
 from odibi_ext.errors import describe_name
 from odibi_ext.errors import describe_provider
-from odibi_ext.errors import load_advice
 from odibi_ext.resolution import UNRESTRICTED
 from odibi_ext.resolution import Resolution
 from odibi_ext.resolution import describe_candidate
@@ -37,7 +34,6 @@ from odibi_ext.resolution import resolve
 
 if TYPE_CHECKING:
     from odibi_ext.info import DriverInfo
-    from odibi_ext.info import Status
     from odibi_ext.policy import Policy
     from odibi_ext.resolution import Rules
 
@@ -49,8 +45,6 @@ LOG = logging.getLogger(__name__)
 
 #: The entry-point group drivers are published in.
 NAMESPACE: Final = "odibi.connections"
-#: ``DriverInfo.target`` of a driver registered in-process.
-REGISTERED_TARGET: Final = "<registered>"
 
 #: ``factory(name, config) -> connection``.
 Factory = Callable[[str, Mapping[str, Any]], Any]
@@ -58,8 +52,6 @@ Factory = Callable[[str, Mapping[str, Any]], Any]
 #: Marks log records about one driver's failure or conflict, which commands
 #: also report in their output (the CLI does not print them twice).
 REPORTED: Final = {"odibi_ext_driver_report": True}
-
-_SHADOWED: Final = "shadowed by a driver registered in-process"
 
 
 class _DriverCache(dict[str, Factory]):
@@ -545,94 +537,32 @@ class ConnectionRegistry:
         return selected.distribution, selected.version
 
     def _registered_info(self, type_name: str) -> DriverInfo:
-        from odibi_ext.info import DriverInfo
+        from odibi_ext.info import registered_info
 
-        disabled = type_name in self._rules.disabled
         resolution = self._installed().get(type_name)
-        shadowed: tuple[Candidate, ...] = ()
-        if resolution is not None:
-            shadowed = tuple(
-                c._replace(selected=False, reason=_SHADOWED) for c in resolution.candidates
-            )
-        factory = self._registered[type_name]
-        return DriverInfo(
-            name=type_name,
-            target=REGISTERED_TARGET,
-            distribution=None,
-            version=None,
-            origin="registered",
-            status="disabled" if disabled else "loaded",
-            load_ms=None if disabled else 0.0,
-            reason=f"disabled by {self._rules.describe()}" if disabled else None,
-            candidates=shadowed,
-            signature=None if disabled else describe_signature(factory),
-            doc=None if disabled else first_paragraph(factory),
+        disabled = type_name in self._rules.disabled
+        return registered_info(
+            type_name,
+            self._registered[type_name],
+            disabled_by=self._rules.describe() if disabled else None,
+            shadowed=resolution.candidates if resolution is not None else (),
         )
 
     def _entry_point_info(self, resolution: Resolution) -> DriverInfo:
-        from odibi_ext.info import DriverInfo
+        from odibi_ext.info import entry_point_info
 
-        name = resolution.name
-        shown = _shown_candidates(resolution)
-        status: Status
-        error = reason = None
-        load_ms = self._loaded.get(name)
-        factory = dict.get(self._drivers, name) if load_ms is not None else None
-        failure = self._failed.get(name)
-        if resolution.verdict == "conflict":
-            status, error = "conflict", f"DriverConflictError: {resolution.reason}"
-        elif resolution.verdict == "disabled":
-            status, reason = "disabled", resolution.reason
-        elif resolution.verdict == "unpinned":
-            status, error = "failed", f"DriverNotFoundError: {resolution.reason}"
-            reason = resolution.reason
-        elif load_ms is not None:
-            status = "loaded"
-        elif failure is not None:
-            status = "failed"
-            cause = failure.__cause__
-            error = describe_exception(cause if cause is not None else failure)
-            reason = (
-                load_advice(cause, failure.target, failure.distribution)
-                if cause is not None
-                else str(failure)
-            )
-        else:
-            status = "available"
-        return DriverInfo(
-            name=name,
-            target=_joined(c.target for c in shown) or "",
-            distribution=_joined(c.distribution for c in shown),
-            version=_joined(c.version for c in shown),
-            origin="entry_point",
-            status=status,
+        load_ms = self._loaded.get(resolution.name)
+        return entry_point_info(
+            resolution,
             load_ms=load_ms,
-            error=error,
-            reason=reason,
-            candidates=resolution.candidates,
-            signature=describe_signature(factory) if factory is not None else None,
-            doc=first_paragraph(factory) if factory is not None else None,
+            factory=dict.get(self._drivers, resolution.name) if load_ms is not None else None,
+            failure=self._failed.get(resolution.name),
         )
 
 
 def _check_type_name(type_name: object) -> None:
     if not isinstance(type_name, str):
         raise TypeError(f"a driver's type name is a str, not {type(type_name).__qualname__}")
-
-
-def _shown_candidates(resolution: Resolution) -> tuple[Candidate, ...]:
-    """The candidates a driver's summary fields describe."""
-    selected = resolution.selected
-    if selected is not None:
-        return (selected,)
-    if resolution.contenders:
-        return resolution.contenders
-    return resolution.candidates
-
-
-def _joined(values: Any) -> str | None:
-    unique = list(dict.fromkeys(value for value in values if value is not None))
-    return ", ".join(unique) if unique else None
 
 
 def _forget_process_caches(namespace: str) -> None:
