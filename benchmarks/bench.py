@@ -884,7 +884,7 @@ def chart(results: dict[str, Any], settings: Settings) -> str:
     except ImportError:
         return "--chart: matplotlib is not installed (pip install -e '.[bench]'); no chart."
     cold = results["cold"]
-    figure, axes = plt.subplots(figsize=(7, 4.5))
+    figure, axes = plt.subplots(figsize=(10, 4.5))
     for name in cold[settings.ns[0]]:
         axes.plot(
             settings.ns, [median(cold[n][name]) for n in settings.ns], marker="o", label=name
@@ -895,7 +895,7 @@ def chart(results: dict[str, Any], settings: Settings) -> str:
     axes.set_yscale("log")
     axes.yaxis.set_major_formatter(ScalarFormatter())
     axes.grid(visible=True, which="both", alpha=0.3)
-    axes.legend()
+    axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small")
     figure.tight_layout()
     path = settings.out / "cold.png"
     figure.savefig(path, dpi=120)
