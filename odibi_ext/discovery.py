@@ -167,3 +167,23 @@ def module_file(target: str) -> str | None:
         if depth < len(parts) and search is None:
             return None
     return spec.origin if spec is not None and spec.has_location else None
+
+
+def forget_process_caches(namespace: str) -> None:
+    """Drop what this process remembers of installed distributions.
+
+    The import system's finder caches (``importlib.metadata`` included), and
+    stevedore's process-wide entry-point caches: its ``ENTRY_POINT_CACHE`` for
+    ``namespace`` and its per-``sys.path`` memo, which never expire on their
+    own. stevedore is not imported for this.
+    """
+    import importlib
+
+    importlib.invalidate_caches()
+    extension = sys.modules.get("stevedore.extension")
+    if extension is not None:
+        extension.ExtensionManager.ENTRY_POINT_CACHE.pop(namespace, None)
+    stevedore_cache = sys.modules.get("stevedore._cache")
+    internal = getattr(getattr(stevedore_cache, "_c", None), "_internal", None)
+    if isinstance(internal, dict):
+        internal.clear()

@@ -141,6 +141,21 @@ class DriverLoadError(OdibiExtError):
         error.__cause__ = exc
         return error
 
+    @classmethod
+    def invalid_target(
+        cls, *, type_name: str, target: str, distribution: str | None, version: str | None
+    ) -> DriverLoadError:
+        """The error for an entry point whose value is not ``module:attr``."""
+        return cls(
+            f"driver {describe_name(type_name)} cannot be loaded: its entry point value "
+            f"{target!r} ({describe_provider(distribution, version)}) is not 'module:attr'. "
+            f"Report it to the maintainers of {distribution or 'the providing distribution'}",
+            type_name=type_name,
+            target=target,
+            distribution=distribution,
+            version=version,
+        )
+
 
 class InvalidFactoryError(DriverLoadError):
     """The loaded object is not a callable accepting ``(name, config)``.
@@ -193,6 +208,29 @@ class DriverConflictError(OdibiExtError):
     ) -> None:
         super().__init__(message, type_name=type_name)
         self.candidates = tuple(candidates)
+
+    @classmethod
+    def already_provided(
+        cls, type_name: str, candidates: Sequence[tuple[str | None, str | None, str]]
+    ) -> DriverConflictError:
+        """The error for ``register`` of a name something already provides."""
+        if all(distribution is None for distribution, _, _ in candidates):
+            return cls(
+                f"driver {describe_name(type_name)} is already registered in-process; pass "
+                f"replace=True to overwrite it, or unregister it first",
+                type_name=type_name,
+                candidates=candidates,
+            )
+        providers = ", ".join(
+            f"{describe_provider(distribution, version)} ({target})"
+            for distribution, version, target in candidates
+        )
+        return cls(
+            f"driver {describe_name(type_name)} is already provided by {providers}; pass "
+            f"replace=True to shadow it with the in-process driver",
+            type_name=type_name,
+            candidates=candidates,
+        )
 
 
 class InvalidConnectionError(OdibiExtError):

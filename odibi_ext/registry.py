@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import os
-import sys
 import threading
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -19,6 +17,7 @@ from odibi_ext.contract import REGISTERED_TARGET
 from odibi_ext.contract import check_connection
 from odibi_ext.contract import check_factory
 from odibi_ext.discovery import Candidate
+from odibi_ext.discovery import forget_process_caches
 from odibi_ext.discovery import is_valid_target
 from odibi_ext.environment import CONFIG_ENV
 from odibi_ext.errors import DriverConflictError
@@ -29,7 +28,6 @@ from odibi_ext.errors import describe_name
 from odibi_ext.errors import describe_provider
 from odibi_ext.resolution import UNRESTRICTED
 from odibi_ext.resolution import Resolution
-from odibi_ext.resolution import describe_candidate
 from odibi_ext.resolution import resolve
 
 if TYPE_CHECKING:
@@ -316,7 +314,7 @@ class ConnectionRegistry:
                 if type_name not in self._rules.disabled:
                     self._drivers[type_name] = factory
             if self._discovers:
-                _forget_process_caches(self.namespace)
+                forget_process_caches(self.namespace)
 
     # -- internals ----------------------------------------------------------------------
 
@@ -479,12 +477,7 @@ class ConnectionRegistry:
         return on_failure
 
     def _invalid_target(self, candidate: Candidate, generation: int) -> DriverLoadError:
-        provider = describe_provider(candidate.distribution, candidate.version)
-        error = DriverLoadError(
-            f"driver {describe_name(candidate.name)} cannot be loaded: its entry point value "
-            f"{candidate.target!r} ({provider}) is not 'module:attr'. Report it to the "
-            f"maintainers of "
-            f"{candidate.distribution or 'the providing distribution'}",
+        error = DriverLoadError.invalid_target(
             type_name=candidate.name,
             target=candidate.target,
             distribution=candidate.distribution,
@@ -505,22 +498,17 @@ class ConnectionRegistry:
 
     def _refuse_overwrite(self, type_name: str) -> None:
         if type_name in self._registered:
-            raise DriverConflictError(
-                f"driver {describe_name(type_name)} is already registered in-process; pass "
-                f"replace=True to overwrite it, or unregister it first",
-                type_name=type_name,
-                candidates=[(None, None, REGISTERED_TARGET)],
+            raise DriverConflictError.already_provided(
+                type_name, [(None, None, REGISTERED_TARGET)]
             )
         resolution = self._installed().get(type_name)
         if resolution is not None and resolution.verdict != "hidden":
-            offered = [c for c in resolution.candidates if c.reason is None or c.selected]
-            offered = offered or list(resolution.candidates)
-            raise DriverConflictError(
-                f"driver {describe_name(type_name)} is already provided by "
-                f"{', '.join(describe_candidate(c) for c in offered)}; pass replace=True to "
-                f"shadow it with the in-process driver",
-                type_name=type_name,
-                candidates=[(c.distribution, c.version, c.target) for c in offered],
+            selected = resolution.selected
+            offered = resolution.contenders or (
+                (selected,) if selected is not None else resolution.candidates
+            )
+            raise DriverConflictError.already_provided(
+                type_name, [(c.distribution, c.version, c.target) for c in offered]
             )
 
     def _not_found(self, type_name: str, resolution: Resolution | None) -> DriverNotFoundError:
@@ -563,16 +551,3 @@ class ConnectionRegistry:
 def _check_type_name(type_name: object) -> None:
     if not isinstance(type_name, str):
         raise TypeError(f"a driver's type name is a str, not {type(type_name).__qualname__}")
-
-
-def _forget_process_caches(namespace: str) -> None:
-    """Drop the import system's and stevedore's caches of what is installed."""
-    importlib.invalidate_caches()
-    extension = sys.modules.get("stevedore.extension")
-    if extension is not None:
-        extension.ExtensionManager.ENTRY_POINT_CACHE.pop(namespace, None)
-    stevedore_cache = sys.modules.get("stevedore._cache")
-    internal = getattr(getattr(stevedore_cache, "_c", None), "_internal", None)
-    if isinstance(internal, dict):
-        # stevedore memoizes scans per sys.path for the life of the process.
-        internal.clear()
