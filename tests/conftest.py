@@ -140,6 +140,16 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @pytest.fixture
+def cli_env(subprocess_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """A child environment seeing the fake site first, with its own index cache and no policy."""
+    env = dict(subprocess_env)
+    env["ODIBI_EXT_CACHE_DIR"] = str(tmp_path / "child-cache")
+    env.pop("ODIBI_EXT_CONFIG", None)
+    env.pop("ODIBI_EXT_NO_CACHE", None)
+    return env
+
+
+@pytest.fixture
 def subprocess_env(site: FakeSite) -> dict[str, str]:
     """Environment for a child process that sees the fake site first."""
     env = dict(os.environ)

@@ -185,16 +185,6 @@ def spawn(
 
 
 @pytest.fixture
-def cli_env(subprocess_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    """A child environment seeing the fake site first, with its own index cache and no policy."""
-    env = dict(subprocess_env)
-    env["ODIBI_EXT_CACHE_DIR"] = str(tmp_path / "child-cache")
-    env.pop("ODIBI_EXT_CONFIG", None)
-    env.pop("ODIBI_EXT_NO_CACHE", None)
-    return env
-
-
-@pytest.fixture
 def restore_root_logging() -> Iterator[None]:
     """``-v`` raises the root logger's level; put it back for the tests that follow."""
     root = logging.getLogger()

@@ -175,20 +175,8 @@ def spawn(*argv: str | os.PathLike[str], env: dict[str, str]) -> Result:
 
 
 @pytest.fixture
-def cli_env(
-    secret_site: FakeSite, subprocess_env: dict[str, str], tmp_path: Path
-) -> dict[str, str]:
-    """A child environment seeing the fake site first, with its own index cache and no policy."""
-    env = dict(subprocess_env)
-    env["ODIBI_EXT_CACHE_DIR"] = str(tmp_path / "child-cache")
-    env.pop("ODIBI_EXT_CONFIG", None)
-    env.pop("ODIBI_EXT_NO_CACHE", None)
-    return env
-
-
-@pytest.fixture
-def policy_path(tmp_path: Path) -> Path:
-    """Only the fake distribution is seen: other installed drivers cannot change the outcome."""
+def policy_path(secret_site: FakeSite, tmp_path: Path) -> Path:
+    """Only the fake distribution (installed) is seen: other drivers cannot change the outcome."""
     path = tmp_path / "policy.toml"
     path.write_text(
         f"[odibi_ext]\nallowed_distributions = [{json.dumps(DISTRIBUTION)}]\n", encoding="utf-8"
