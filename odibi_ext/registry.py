@@ -81,8 +81,10 @@ class ConnectionRegistry:
     """
 
     def __init__(self, namespace: str = NAMESPACE, *, policy: Policy | None = None) -> None:
-        if not isinstance(namespace, str) or not namespace:
-            raise TypeError(f"namespace must be a non-empty str, not {namespace!r}")
+        if not isinstance(namespace, str):
+            raise TypeError(f"namespace must be a str, not {type(namespace).__qualname__}")
+        if not namespace:
+            raise ValueError("namespace must not be empty: it is an entry-point group name")
         if policy is None:
             path = os.environ.get(CONFIG_ENV, "")
             if path:
