@@ -27,10 +27,12 @@ from odibi_ext._version import __version__
 from odibi_ext.environment import CONFIG_ENV
 from odibi_ext.errors import DriverNotFoundError
 from odibi_ext.errors import OdibiExtError
+from odibi_ext.errors import describe_exception
 from odibi_ext.errors import describe_provider
 from odibi_ext.info import DriverInfo
 from odibi_ext.policy import Policy
 from odibi_ext.redaction import SECRET_WORDS
+from odibi_ext.redaction import mask_text
 from odibi_ext.redaction import redact
 from odibi_ext.redaction import redact_text
 from odibi_ext.redaction import scrub
@@ -85,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # never a traceback for a plugin's fault, unless asked
         if args.verbose:
             _print_traceback(secrets)
-        _error(redact_text(scrub(f"{type(exc).__name__}: {exc}", secrets)))
+        _error(mask_text(describe_exception(exc), secrets))
         return EXIT_FAILED
     finally:
         root.removeHandler(handler)
@@ -188,7 +190,7 @@ def _connect(
     except Exception as exc:
         if args.verbose:
             _print_traceback(secrets)
-        report["error"] = redact_text(scrub(_describe(exc), secrets))
+        report["error"] = mask_text(_describe(exc), secrets)
     _print_connect(report, args.format, out)
     return EXIT_OK if report["ok"] else EXIT_FAILED
 
@@ -270,9 +272,7 @@ def _print_connect(report: Mapping[str, Any], fmt: str, out: TextIO) -> None:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, OdibiExtError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+    return str(exc) if isinstance(exc, OdibiExtError) else describe_exception(exc)
 
 
 def _dump(data: Any, out: TextIO) -> None:
@@ -299,7 +299,7 @@ def _print_problems(infos: Sequence[DriverInfo], out: TextIO) -> None:
 
 
 def _print_traceback(secrets: set[str]) -> None:
-    sys.stderr.write(redact_text(scrub(traceback.format_exc(), secrets)))
+    sys.stderr.write(mask_text(traceback.format_exc(), secrets))
 
 
 def _error(message: str) -> None:
@@ -314,7 +314,7 @@ class _ScrubbingFormatter(logging.Formatter):
         self._secrets = secrets
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact_text(scrub(super().format(record), self._secrets))
+        return mask_text(super().format(record), self._secrets)
 
 
 class _AlreadyReported(logging.Filter):

@@ -88,6 +88,11 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def mask_text(text: str, secrets: Iterable[str]) -> str:
+    """Free text fit to print: the known ``secrets`` scrubbed, credentials masked by shape."""
+    return redact_text(scrub(text, secrets))
+
+
 def _printed_forms(secret: str) -> set[str]:
     import json
 

@@ -405,9 +405,9 @@ class ConnectionRegistry:
                 self._invalid_target(candidate, generation)
         if not candidates:
             return
-        sink: dict[str, DriverLoadError] = {}
+        # Failures reach the records through _record_failure; nobody reads this sink.
         plugins, timings = loader.load_namespace(
-            self.namespace, candidates, self._failure_router(candidates, generation, sink)
+            self.namespace, candidates, self._failure_router(candidates, generation, {})
         )
         for candidate in candidates:
             if candidate.name in plugins:

@@ -41,28 +41,19 @@ ABORTS_AT_IMPORT = "import os\nos.abort()\n"
 HARD_EXITS_AT_IMPORT = "import os\nos._exit(3)\n"
 
 #: A factory that writes what it received, as JSON, to the file named by ``config["record"]``.
-RECORDING_FACTORY = '''
+RECORDING_FACTORY = (
+    GOOD_FACTORY
+    + '''
 import json
-
-
-class RecordingConnection:
-    def __init__(self, name, config):
-        self.config = dict(config)
-
-    def get_path(self, relative_path):
-        return relative_path
-
-    def validate(self):
-        if self.config.get("fail"):
-            raise ValueError("validation failed: " + str(self.config["fail"]))
 
 
 def create(name, config):
     """Record the config."""
     with open(config["record"], "w", encoding="utf-8") as file:
         json.dump({"name": name, "config": dict(config)}, file)
-    return RecordingConnection(name, config)
+    return FakeConnection(name, config)
 '''
+)
 
 #: A careless plugin: logs its whole config and puts the password in its error message.
 LEAKY_FACTORY = """
