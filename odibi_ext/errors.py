@@ -32,6 +32,11 @@ def describe_provider(distribution: str | None, version: str | None) -> str:
     return f"{distribution} {version}" if version else distribution
 
 
+def describe_entry_point(distribution: str | None, version: str | None, target: str) -> str:
+    """``"odibi-sqlite 1.0.0 (odibi_sqlite:create)"``."""
+    return f"{describe_provider(distribution, version)} ({target})"
+
+
 def _rebuild(cls: type[OdibiExtError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
     error = cls.__new__(cls)
     Exception.__init__(error, *args)
@@ -222,7 +227,7 @@ class DriverConflictError(OdibiExtError):
                 candidates=candidates,
             )
         providers = ", ".join(
-            f"{describe_provider(distribution, version)} ({target})"
+            describe_entry_point(distribution, version, target)
             for distribution, version, target in candidates
         )
         return cls(

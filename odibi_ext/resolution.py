@@ -22,8 +22,8 @@ from typing import get_args
 
 from odibi_ext.discovery import Candidate
 from odibi_ext.discovery import normalize_distribution
+from odibi_ext.errors import describe_entry_point
 from odibi_ext.errors import describe_name
-from odibi_ext.errors import describe_provider
 
 LOG = logging.getLogger(__name__)
 
@@ -107,8 +107,7 @@ def _only(name: str, candidate: Candidate) -> Resolution:
 
 def describe_candidate(candidate: Candidate) -> str:
     """``odibi-sqlite 1.0.0 (odibi_sqlite:create)``."""
-    provider = describe_provider(candidate.distribution, candidate.version)
-    return f"{provider} ({candidate.target})"
+    return describe_entry_point(candidate.distribution, candidate.version, candidate.target)
 
 
 def _resolve(name: str, group: list[Candidate], policy: "Rules") -> "Resolution":
