@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import odibi.plugins
 import pytest
 from conftest import GOOD_FACTORY
 from conftest import ODIBI_BUILTINS
 from conftest import FakeSite
 
-import odibi.plugins
 from odibi_ext import ConnectionRegistry
 from odibi_ext import DriverConflictError
 from odibi_ext import DriverNotFoundError
@@ -113,6 +113,7 @@ def child(
     )
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(script)],
+        check=False,
         cwd=cwd,
         env=environment,
         capture_output=True,
@@ -152,9 +153,7 @@ def test_install_replaces_every_seam_and_uninstall_restores_each_by_identity(
     import odibi.connections.factory
     import odibi.pipeline
 
-    bound = {
-        (odibi.plugins, name): getattr(odibi.plugins, name) for name in ODIBI_SEAMS
-    } | {
+    bound = {(odibi.plugins, name): getattr(odibi.plugins, name) for name in ODIBI_SEAMS} | {
         (odibi.pipeline, "get_connection_factory"): odibi.pipeline.get_connection_factory,
         (odibi.pipeline, "load_plugins"): odibi.pipeline.load_plugins,
         (odibi.connections.factory, "register_connection_factory"): (
@@ -263,9 +262,9 @@ def test_an_odibi_whose_seams_were_replaced_by_other_code_is_refused_untouched(
 
 def test_without_odibi_install_says_what_to_install_and_the_cli_exits_2(tmp_path: Path) -> None:
     # -S: no site-packages, so neither Odibi nor its metadata can be found.
-    script = """
+    script = f"""
         import sys
-        sys.path.insert(0, {root!r})
+        sys.path.insert(0, {str(ROOT)!r})
         from odibi_ext import odibi as integration
         from odibi_ext import OdibiExtError
         try:
@@ -274,9 +273,10 @@ def test_without_odibi_install_says_what_to_install_and_the_cli_exits_2(tmp_path
             print("refused:", error)
         from odibi_ext.cli import main
         sys.exit(main(["odibi", "run", "project.yaml"]))
-        """.format(root=str(ROOT))
+        """
     result = subprocess.run(
         [sys.executable, "-S", "-c", textwrap.dedent(script)],
+        check=False,
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -298,7 +298,8 @@ def test_load_plugins_imports_nothing_and_a_project_loads_only_what_it_uses(
 ) -> None:
     for name in ("used", "unused"):
         site.distribution(
-            f"odibi-{name}", entry_points={name: f"{name}_driver:create"},
+            f"odibi-{name}",
+            entry_points={name: f"{name}_driver:create"},
             modules={f"{name}_driver": GOOD_FACTORY},
         )
     integration.install(ConnectionRegistry(policy=Policy(pins={"local": "odibi"})))
@@ -324,21 +325,22 @@ def test_stock_odibi_dies_of_odibi_faulty_and_the_integration_survives_it(
 ) -> None:
     build_local = """
         from odibi.pipeline import PipelineManager
-        built = PipelineManager._build_connections({{"files": {{"type": "local", "base_path": "."}}}})
+        configs = {"files": {"type": "local", "base_path": "."}}
+        built = PipelineManager._build_connections(configs)
         import json, sys
         print(json.dumps([
             type(built["files"]).__name__,
             sorted(m for m in sys.modules if m.startswith("odibi_faulty")),
         ]))
         """
-    stock = child(build_local.format(), cwd=tmp_path, paths=[faulty_target])
+    stock = child(build_local, cwd=tmp_path, paths=[faulty_target])
     managed = child(
         """
         from odibi_ext import ConnectionRegistry, Policy
         from odibi_ext import odibi as integration
         integration.install(ConnectionRegistry(policy=Policy(pins={"local": "odibi"})))
         """
-        + build_local.format(),
+        + build_local,
         cwd=tmp_path,
         paths=[faulty_target],
     )
@@ -352,21 +354,21 @@ def test_each_fault_of_odibi_faulty_fails_its_project_with_odibi_ext_s_message(
     faulty_target: Path, tmp_path: Path
 ) -> None:
     result = child(
-        """
+        f"""
         import json
         from odibi_ext import ConnectionRegistry, Policy
         from odibi_ext import odibi as integration
         integration.install(ConnectionRegistry(policy=Policy(pins={{"local": "odibi"}})))
         from odibi.pipeline import PipelineManager
         report = {{}}
-        for type_name in {faults!r}:
+        for type_name in {sorted(FAULTS)!r}:
             try:
                 PipelineManager._build_connections({{"c": {{"type": type_name}}}})
                 report[type_name] = "built"
             except BaseException as error:
                 report[type_name] = type(error).__name__ + ": " + str(error)
         print(json.dumps(report))
-        """.format(faults=sorted(FAULTS)),
+        """,
         cwd=tmp_path,
         paths=[faulty_target],
     )
@@ -502,7 +504,7 @@ def test_a_typo_is_still_odibi_s_value_error_with_a_did_you_mean_and_what_exists
     )
     integration.install(ConnectionRegistry(policy=Policy()))
 
-    with pytest.raises(ValueError, match="^Unsupported connection type: warehous") as caught:
+    with pytest.raises(ValueError, match=r"^Unsupported connection type: warehous") as caught:
         build({"dw": {"type": "warehous"}})
 
     message = str(caught.value)
@@ -538,6 +540,7 @@ def test_odibi_list_connections_under_the_integration_shows_plugins_unimported(
 
     managed = subprocess.run(
         [sys.executable, "-m", "odibi_ext", "odibi", "list", "connections", "--format", "json"],
+        check=False,
         cwd=tmp_path,
         env=cli_env,
         capture_output=True,
