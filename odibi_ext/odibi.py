@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import MutableMapping
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Final
 
@@ -38,6 +39,9 @@ from odibi_ext.errors import OdibiExtError
 from odibi_ext.registry import ConnectionRegistry
 from odibi_ext.registry import Factory
 from odibi_ext.registry import type_name_of
+
+if TYPE_CHECKING:
+    import importlib.metadata
 
 LOG = logging.getLogger(__name__)
 
@@ -293,7 +297,7 @@ def _supported_version() -> str:
     import importlib.metadata
 
     try:
-        version = importlib.metadata.version(builtins.HOST_DISTRIBUTION)
+        version = _version_of(importlib.metadata.distribution(builtins.HOST_DISTRIBUTION))
     except importlib.metadata.PackageNotFoundError:
         raise OdibiExtError(
             f"Odibi is not installed, so odibi-ext cannot take charge of its connection "
@@ -307,6 +311,23 @@ def _supported_version() -> str:
             f"that supports odibi {version}"
         )
     return version
+
+
+def _version_of(dist: importlib.metadata.Distribution) -> str:
+    """The ``Version`` header of a distribution's metadata.
+
+    Read from the headers only: ``Distribution.version`` runs the email parser
+    over the whole file (Odibi's is 400 lines), about 10 ms of every
+    ``odibi-ext odibi`` start-up.
+    """
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    for line in text.splitlines():
+        if not line:  # the end of the headers
+            break
+        name, colon, value = line.partition(":")
+        if colon and name.strip().lower() == "version":
+            return value.strip()
+    return dist.version or "(no version in its metadata)"
 
 
 def _release(version: str) -> tuple[int, ...] | None:

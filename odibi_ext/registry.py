@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -451,7 +452,8 @@ class ConnectionRegistry:
         with self._lock:
             if generation == self._generation and candidate.name not in self._registered:
                 self._loaded[candidate.name] = load_ms
-                self._drivers[candidate.name] = factory
+                # Interned: a type name written as a literal then matches by identity.
+                self._drivers[sys.intern(candidate.name)] = factory
         LOG.debug(
             "loaded driver %s from %r (%s) in %.1f ms",
             describe_name(candidate.name),

@@ -1,0 +1,61 @@
+"""The Odibi version ``install()`` checks, read from the metadata headers only.
+
+``Distribution.version`` parses the whole ``METADATA`` with the email parser
+(about 10 ms for Odibi's, at every ``odibi-ext odibi`` start-up); odibi-ext
+reads the ``Version`` header and stops at the end of the headers.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+import pytest
+
+from odibi_ext import OdibiExtError
+from odibi_ext import odibi as integration
+from odibi_ext.policy import Policy
+from odibi_ext.registry import ConnectionRegistry
+from tests.conftest import FakeSite
+
+
+def test_the_installed_odibi_s_version_is_what_importlib_metadata_parses() -> None:
+    dist = importlib.metadata.distribution("odibi")
+
+    assert integration._version_of(dist) == dist.version == "3.15.1"
+
+
+def test_the_version_header_is_read_whatever_its_case_and_spacing(site: FakeSite) -> None:
+    dist_info = site.distribution("odibi", "2.3.0", entry_points={})
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: odibi\nSummary: the host\nversion:  2.3.0 \n"
+        "Requires-Dist: pandas\n\nVersion: 3.15.1 is what the description mentions\n",
+        encoding="utf-8",
+    )
+
+    try:
+        with pytest.raises(OdibiExtError) as caught:
+            integration.install(ConnectionRegistry(policy=Policy()))
+    finally:
+        integration.uninstall()
+
+    assert "odibi 2.3.0 is installed" in str(caught.value)
+    assert not integration.is_installed()
+
+
+def test_metadata_without_a_version_header_is_refused_with_odibi_ext_s_error(
+    site: FakeSite,
+) -> None:
+    dist_info = site.distribution("odibi", "2.3.0", entry_points={})
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: odibi\n\nVersion: 3.15.1 is what the description says\n",
+        encoding="utf-8",
+    )
+
+    try:
+        with pytest.raises(OdibiExtError) as caught:
+            integration.install(ConnectionRegistry(policy=Policy()))
+    finally:
+        integration.uninstall()
+
+    assert "odibi (no version in its metadata) is installed" in str(caught.value)
+    assert integration.SUPPORTED in str(caught.value)
