@@ -144,10 +144,7 @@ class _Integration:
         if getattr(factory, "__module__", None) != builtins.FACTORY_MODULE:
             return False
         target = f"{builtins.FACTORY_MODULE}:{getattr(factory, '__qualname__', '')}"
-        try:
-            candidates = self.registry.info(type_name).candidates
-        except DriverNotFoundError:
-            return False
+        candidates = self.registry.candidates(type_name)
         return any(c.origin == "builtin" and c.target == target for c in candidates)
 
 

@@ -177,6 +177,15 @@ class ConnectionRegistry:
             raise self._not_found(type_name, resolution)
         return self._entry_point_info(resolution)
 
+    def candidates(self, type_name: str) -> tuple[Candidate, ...]:
+        """The installed candidates offering ``type_name``, as the policy annotated them.
+
+        Empty when nothing installed offers it. Cheaper than :meth:`info` (no
+        :class:`DriverInfo` is built); imports no plugin.
+        """
+        resolution = self._installed().get(type_name_of(type_name))
+        return resolution.candidates if resolution is not None else ()
+
     def failures(self) -> dict[str, DriverInfo]:
         """The drivers that failed to load (or cannot, as pinned), by type name."""
         infos = (self.info(name) for name in self.names())
