@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import Final
 
 from odibi_ext.errors import describe_provider
-from odibi_ext.info import DriverInfo
+
+if TYPE_CHECKING:  # a dataclass: imported by the commands that build one
+    from odibi_ext.info import DriverInfo
 
 #: Tables fit this many columns; longer cells are cut with an ellipsis.
 WIDTH: Final = 100
