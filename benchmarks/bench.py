@@ -745,7 +745,7 @@ def cache_snapshot(settings: Settings) -> dict[str, int]:
 
 
 def measure(
-    settings: Settings, approaches: Sequence[Approach]
+    settings: Settings, approaches: Sequence[Approach], repeat: int | None = None
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Wall and CPU milliseconds of ``repeat`` fresh processes per approach, rotating the order.
 
@@ -755,7 +755,7 @@ def measure(
     environ = child_env(settings)
     samples: dict[str, list[float]] = {a.name: [] for a in approaches}
     cpu: dict[str, list[float]] = {a.name: [] for a in approaches}
-    for rep in range(settings.repeat):
+    for rep in range(settings.repeat if repeat is None else repeat):
         shift = rep % len(approaches)
         for approach in [*approaches[shift:], *approaches[:shift]]:
             argv = list(approach.argv)
@@ -1155,7 +1155,7 @@ ODIBI_IMPORT_CASES: Final = {
 }
 
 
-def measure_odibi_imports(settings: Settings, env: Env, rounds: int = 5) -> dict[str, list[float]]:
+def measure_odibi_imports(settings: Settings, env: Env, rounds: int = 3) -> dict[str, list[float]]:
     """Cumulative import µs of each :data:`ODIBI_IMPORT_CASES` module after Odibi's own imports."""
     samples: dict[str, list[float]] = {case: [] for case in ODIBI_IMPORT_CASES}
     for _ in range(rounds):
@@ -1188,16 +1188,16 @@ def measure_odibi(settings: Settings, wheel: Path) -> dict[str, Any]:
                 settings, list_approaches(settings, env)
             )
         if k == 0:
-            progress("Odibi, K=0: import costs inside an Odibi process (5 rounds)")
+            progress("Odibi, K=0: import costs inside an Odibi process (3 rounds)")
             found["imports"] = measure_odibi_imports(settings, env)
             progress(f"Odibi, K=0: start-up work, timed inside ({settings.odibi_repeat} rounds)")
             found["startup_work"], found["startup_work_cpu"] = measure_odibi_startup_work(
                 settings, env
             )
-            progress(f"Odibi, K=0: odibi run start-up ({settings.repeat} rounds)")
+            progress(f"Odibi, K=0: odibi run start-up ({settings.odibi_repeat} rounds)")
             found["checks"]["startup"] = check_startup(settings, env)
             found["startup"], found["startup_cpu"] = measure(
-                settings, startup_approaches(settings, env)
+                settings, startup_approaches(settings, env), settings.odibi_repeat
             )
     found["versions"] = run(
         [env.python, "-c", "import importlib.metadata as m; print(m.version('odibi'))"],
@@ -1418,7 +1418,7 @@ def report(results: dict[str, Any], settings: Settings) -> str:
     parts += [
         "## Targets",
         "",
-        table(["figure", "result", "target", ""], targets(results, settings)),
+        table(["figure", "result", "target", "", "reproduce with"], targets(results, settings)),
         "",
     ]
     builds = ", ".join(f"N={n}: {s:.1f} s" for n, s in results["build_s"].items())
@@ -1493,7 +1493,7 @@ def odibi_report(odibi: dict[str, Any], settings: Settings) -> list[str]:
     if "imports" in odibi:
         parts += [
             "Imports the integration adds to a process that has imported Odibi "
-            "(`-X importtime`, cumulative, median of 5): "
+            "(`-X importtime`, cumulative, median of 3): "
             + "; ".join(
                 f"{case}: {median(values) / 1000:.1f} ms"
                 for case, values in odibi["imports"].items()
@@ -1524,8 +1524,8 @@ def odibi_report(odibi: dict[str, Any], settings: Settings) -> list[str]:
     if "startup" in odibi:
         wall, cpu = odibi["startup"], odibi["startup_cpu"]
         parts += [
-            f"### `odibi run` start-up, no plugin installed (fresh processes, {settings.repeat} "
-            "each)",
+            "### `odibi run` start-up, no plugin installed (fresh processes, "
+            f"{settings.odibi_repeat} each)",
             "",
             f"`odibi run project.yaml --pipeline {STARTUP_PIPELINE}` versus `odibi-ext odibi "
             'run ...`: both stop with Odibi\'s "not found" right after start-up (imports, '
@@ -1565,7 +1565,13 @@ def odibi_report(odibi: dict[str, Any], settings: Settings) -> list[str]:
     return parts
 
 
-Row = Callable[[str, float, str, str, bool], None]
+Row = Callable[[str, float, str, str, bool, str], None]
+
+#: The smallest run that reproduces each kind of figure (add ``--repeat 21``).
+COLD_RUN: Final = "python benchmarks/bench.py --n 500 2000 --odibi-k"
+MARGINAL_RUN: Final = "python benchmarks/bench.py --odibi-k"
+ODIBI_RUN: Final = "python benchmarks/bench.py --n 0 --odibi-k 0 20"
+WARM_RUN: Final = "python benchmarks/bench.py --n 0 --odibi-k"
 
 
 def odibi_targets(odibi: dict[str, Any], settings: Settings, row: Row) -> None:
@@ -1585,6 +1591,7 @@ def odibi_targets(odibi: dict[str, Any], settings: Settings, row: Row) -> None:
         f"wall {wall:.1f}x)",
         "≥ 10x",
         value >= 10,
+        ODIBI_RUN,
     )
     if 0 in builds:
         value = build(0, ODIBI_IN_CHARGE) / build(0, ODIBI_STOCK) - 1
@@ -1596,6 +1603,7 @@ def odibi_targets(odibi: dict[str, Any], settings: Settings, row: Row) -> None:
             f"CPU; wall {wall:+.1%})",
             "≤ +5 %",
             value <= 0.05,
+            ODIBI_RUN,
         )
     if "startup_work" in odibi and 0 in builds:
         work = odibi["startup_work_cpu"]
@@ -1619,6 +1627,7 @@ def odibi_targets(odibi: dict[str, Any], settings: Settings, row: Row) -> None:
             f"connection building{end_to_end}",
             "≤ +20 ms",
             value <= 20,
+            ODIBI_RUN,
         )
     if "listing" in odibi:
         listing = odibi["listing"]
@@ -1630,6 +1639,7 @@ def odibi_targets(odibi: dict[str, Any], settings: Settings, row: Row) -> None:
             "{:.2f}, pandas not imported",
             "≤ 1.2",
             value <= 1.2,
+            ODIBI_RUN,
         )
 
 
@@ -1639,8 +1649,11 @@ def targets(results: dict[str, Any], settings: Settings) -> list[list[str]]:
     sequence = "/".join(map(str, ns))
     rows: list[list[str]] = []
 
-    def row(figure: str, value: float, shown: str, target: str, met: bool) -> None:
-        rows.append([figure, shown.format(value), target, "met" if met else "**not met**"])
+    def row(  # noqa: PLR0917  # one call per table row, its cells in column order
+        figure: str, value: float, shown: str, target: str, met: bool, command: str
+    ) -> None:
+        verdict = "met" if met else "**not met**"
+        rows.append([figure, shown.format(value), target, verdict, f"`{command}`"])
 
     cold = {n: {a: median(v) for a, v in results["cold"][n].items()} for n in ns}
     cpu_min = {n: {a: min(v) for a, v in results["cold_cpu"][n].items()} for n in ns}
@@ -1652,6 +1665,7 @@ def targets(results: dict[str, Any], settings: Settings) -> list[list[str]]:
             f"{{:.3f}} (CPU minima {cpu_min[n][ODIBI_EXT] / cpu_min[n][DRIVER_FLOOR]:.3f})",
             "≤ 1.05",
             value <= 1.05,
+            COLD_RUN,
         )
     n2000 = closest(ns, 2000)
     value = cold[n2000][ODIBI_EXT] / cold[n2000][STEVEDORE]
@@ -1661,6 +1675,7 @@ def targets(results: dict[str, Any], settings: Settings) -> list[list[str]]:
         f"{{:.2f}} (CPU minima {cpu_min[n2000][ODIBI_EXT] / cpu_min[n2000][STEVEDORE]:.2f})",
         "≤ 0.9",
         value <= 0.9,
+        COLD_RUN,
     )
     marginal = {n: {a: median(v) for a, v in results["marginal_cpu"][n].items()} for n in ns}
     wall = {n: {a: median(v) for a, v in results["marginal"][n].items()} for n in ns}
@@ -1674,6 +1689,7 @@ def targets(results: dict[str, Any], settings: Settings) -> list[list[str]]:
             f"{wall[n][ODIBI_EXT] / wall[n][STEVEDORE]:.3f})",
             f"≤ {limit}",
             value <= limit,
+            MARGINAL_RUN,
         )
     spread = [marginal[n][ODIBI_EXT] for n in ns]
     value = max(spread) / min(spread)
@@ -1684,6 +1700,7 @@ def targets(results: dict[str, Any], settings: Settings) -> list[list[str]]:
         "max ÷ min {:.2f}",
         "flat: ≤ 1.25",
         value <= 1.25,
+        MARGINAL_RUN,
     )
     if "odibi" in results:
         odibi_targets(results["odibi"], settings, row)
@@ -1695,6 +1712,7 @@ def targets(results: dict[str, Any], settings: Settings) -> list[list[str]]:
         f"{{:.2f}} ({best['registry.get']:.1f} ÷ {best['dict.get']:.1f} ns)",
         "≤ 1.5",
         value <= 1.5,
+        WARM_RUN,
     )
     return rows
 
