@@ -1,4 +1,4 @@
-"""odibi-localfs: the ``local`` Odibi connection driver, for data files under one directory."""
+"""odibi-localfs: the ``localfs`` Odibi connection driver, for data files under one directory."""
 
 from odibi_localfs.config import LocalConfig
 from odibi_localfs.connection import LocalConnection

@@ -25,8 +25,9 @@ def create(name: str, config: Mapping[str, Any]) -> LocalConnection:
     """Create a connection to the data files under a local directory.
 
     ``config`` keys: ``base_path`` (required: the directory) and ``create``
-    (default false: when true, ``validate()`` creates the directory). Every
-    path the connection hands out stays inside ``base_path``. Raises
+    (default false: when true, ``validate()`` creates the directory); Odibi's
+    ``type`` and ``validation_mode`` are accepted (``eager``: validated now).
+    Every path the connection hands out stays inside ``base_path``. Raises
     ``ValueError`` or ``TypeError`` naming the key when the config is wrong.
     """
     return LocalConnection(name, config)
@@ -47,6 +48,9 @@ class LocalConnection(Connection):
         self.settings = LocalConfig.from_mapping(config)
         #: The resolved base directory; every path handed out is inside it.
         self.root = Path(self.settings.base_path).expanduser().resolve()
+        # Odibi never calls validate(): validation_mode eager is the driver's job.
+        if self.settings.validation_mode == "eager":
+            self.validate()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} base_path={str(self.root)!r}>"
@@ -96,7 +100,7 @@ class LocalConnection(Connection):
             datasets.append(self._describe(path, include_schema, include_stats))
         return {
             "connection": self.name,
-            "type": "local",
+            "type": "localfs",
             "datasets": datasets,
             "truncated": truncated,
         }
