@@ -166,7 +166,7 @@ def test_get_path_refuses_a_symlink_loop(conn: Any, base: Path) -> None:
 def test_catalog_lists_data_files_with_sizes_and_times(conn: Any, base: Path) -> None:
     catalog = conn.discover_catalog()
     assert catalog["connection"] == "landing"
-    assert catalog["type"] == "local"
+    assert catalog["type"] == "localfs"
     assert catalog["truncated"] is False
     listed = {d["name"]: d for d in catalog["datasets"]}
     assert list(listed) == [
@@ -409,11 +409,11 @@ def test_freshness_of_a_path_outside_is_refused(conn: Any) -> None:
 
 
 def test_factory_through_the_registry_gives_a_working_connection(base: Path) -> None:
-    registry = ConnectionRegistry.from_factories({"local": odibi_localfs.create})
-    with registry.create("local", "landing", {"base_path": str(base)}) as conn:
+    registry = ConnectionRegistry.from_factories({"localfs": odibi_localfs.create})
+    with registry.create("localfs", "landing", {"base_path": str(base)}) as conn:
         assert isinstance(conn, odibi_localfs.LocalConnection)
         conn.validate()
         assert conn.get_schema("people.csv")["columns"][0]["type"] == "integer"
-    doc = registry.info("local").doc
+    doc = registry.info("localfs").doc
     assert doc is not None
     assert doc.startswith("Create a connection to the data files under a local directory")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import fnmatch
 import os
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -72,12 +73,14 @@ class LocalConnection(Connection):
             self.root.mkdir(parents=True, exist_ok=True)
         self._existing_root()
 
-    def discover_catalog(
+    def discover_catalog(  # noqa: PLR0917  # Odibi's signature
         self,
         include_schema: bool = False,
         include_stats: bool = False,
         limit: int = 200,
         recursive: bool = True,
+        path: str = "",
+        pattern: str = "",
     ) -> dict[str, Any]:
         """The data files under ``base_path``: ``{"connection", "type", "datasets", "truncated"}``.
 
@@ -88,16 +91,24 @@ class LocalConnection(Connection):
         gets an ``error`` instead. Files come in directory order, sorted by
         name, at most ``limit`` of them; ``truncated`` says whether more
         exist. With ``recursive=False`` only the top directory is listed.
+        ``path`` lists only that sub-directory (refused like :meth:`get_path`
+        when it leaves ``base_path``); ``pattern`` keeps the files whose name
+        matches it (``"*.csv"``).
         """
         limit = _non_negative("limit", limit)
         root = self._existing_root()
+        if not isinstance(pattern, str):
+            raise TypeError(f"{DRIVER}: pattern is a str, not {type(pattern).__name__}")
+        top = self._resolve(path) if path else root
         datasets: list[dict[str, Any]] = []
         truncated = False
-        for path in _data_files(root, recursive):
+        for found in _data_files(top, recursive, root):
+            if pattern and not fnmatch.fnmatchcase(found.name, pattern):
+                continue
             if len(datasets) == limit:
                 truncated = True
                 break
-            datasets.append(self._describe(path, include_schema, include_stats))
+            datasets.append(self._describe(found, include_schema, include_stats))
         return {
             "connection": self.name,
             "type": "localfs",
@@ -251,13 +262,14 @@ class LocalConnection(Connection):
         return entry
 
 
-def _data_files(root: Path, recursive: bool) -> Iterator[Path]:
-    """Data files under ``root``, sorted per directory, hidden ones skipped.
+def _data_files(top: Path, recursive: bool, root: Path) -> Iterator[Path]:
+    """Data files under ``top`` (``root`` or a directory in it), sorted per directory,
+    hidden ones skipped.
 
     Symlinked directories are not entered (no loops, no escape); a symlinked
     file is kept only when its target is a file inside ``root``.
     """
-    for directory, subdirectories, files in os.walk(root):
+    for directory, subdirectories, files in os.walk(top):
         subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
         for file_name in sorted(files):
             path = Path(directory, file_name)

@@ -55,15 +55,16 @@ def catalog(
         if not pattern or fnmatch.fnmatchcase(name, pattern)
     ]
     tables = []
+    problems = []
     for name, kind in found[:limit]:
         count = None
         if include_stats:
             try:
                 count = sql.row_count(db, name)
-            except sqlite3.Error:  # a view over a dropped table must not hide the others
-                count = None
+            except sqlite3.Error as exc:  # a view over a dropped table must not hide the others
+                problems.append(f"Cannot count the rows of {name!r}: {exc}")
         tables.append(dataset_ref(name, kind, count))
-    suggestions = [f"Found {len(found)} tables and views in schema {MAIN!r}"]
+    suggestions = [f"Found {len(found)} tables and views in schema {MAIN!r}", *problems]
     if len(found) > limit:
         suggestions.append(f"Showing the first {limit}; raise limit to see the others")
     return _summary(
