@@ -22,6 +22,14 @@ from odibi_localfs.config import LocalConfig
 _READ_ERRORS = (OSError, ValueError, csv.Error)
 
 
+class PathOutsideBaseError(PermissionError):
+    """A path that is absolute or resolves outside ``base_path`` was refused.
+
+    Not a ``ValueError``: Odibi's pandas engine turns a ``ValueError`` from
+    ``get_path`` into "Either path or table must be provided", hiding the reason.
+    """
+
+
 def create(name: str, config: Mapping[str, Any]) -> LocalConnection:
     """Create a connection to the data files under a local directory.
 
@@ -59,8 +67,10 @@ class LocalConnection(Connection):
     def get_path(self, relative_path: str) -> str:
         """The absolute path of ``relative_path`` under ``base_path``, symlinks resolved.
 
-        Raises ``ValueError`` for an absolute path and for one that resolves
-        outside ``base_path`` (``../x``, or a symlink pointing out).
+        Raises :class:`PathOutsideBaseError` for an absolute path and for one
+        that resolves outside ``base_path`` (``../x``, or a symlink pointing
+        out), ``ValueError`` for one that cannot be resolved (a NUL character,
+        a symlink loop).
         """
         return str(self._resolve(relative_path))
 
@@ -187,7 +197,7 @@ class LocalConnection(Connection):
         if not isinstance(relative_path, str):
             raise TypeError(f"{DRIVER}: a path is a str, not {type(relative_path).__name__}")
         if Path(relative_path).is_absolute():
-            raise ValueError(
+            raise PathOutsideBaseError(
                 f"{DRIVER}: {relative_path!r} is absolute; "
                 f"give a path relative to base_path {str(self.root)!r}"
             )
@@ -197,7 +207,7 @@ class LocalConnection(Connection):
         except (RuntimeError, ValueError) as exc:  # a symlink loop, a NUL character
             raise ValueError(f"{DRIVER}: cannot resolve {relative_path!r}: {exc}") from exc
         if not resolved.is_relative_to(self.root):
-            raise ValueError(
+            raise PathOutsideBaseError(
                 f"{DRIVER}: {relative_path!r} resolves outside base_path {str(self.root)!r}"
             )
         return resolved
