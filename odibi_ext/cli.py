@@ -111,7 +111,9 @@ def _odibi(args: argparse.Namespace, odibi_args: list[str]) -> int:
     saved = (logger.level, logger.propagate)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_ScrubbingFormatter(set()))
-    handler.setLevel(logging.CRITICAL if args.quiet else logging.WARNING)
+    # INFO: which driver serves each connection type the project uses.
+    handler.setLevel(logging.CRITICAL if args.quiet else logging.INFO)
+    logger.setLevel(logging.INFO)
     if args.verbose:
         handler.setLevel(logging.DEBUG)
         logger.setLevel(logging.DEBUG)
