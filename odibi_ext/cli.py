@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import io
 import json
 import logging
 import os
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 from typing import Final
 from typing import TextIO
+from typing import cast
 
 from odibi_ext import render
 from odibi_ext._version import __version__
@@ -56,13 +58,32 @@ class UsageError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    restore = _tolerate_unencodable_output()
+    out = _Output(sys.stdout)
+    try:
+        code = _run(argv, cast(TextIO, out))
+        out.flush()
+        return code
+    except OutputError as exc:
+        _discard_stdout()
+        if isinstance(exc.__cause__, BrokenPipeError):
+            # The reader went away (``odibi-ext list | head``): stop quietly.
+            return EXIT_BROKEN_PIPE
+        _error(f"cannot write to standard output: {exc}")
+        return EXIT_FAILED
+    finally:
+        restore()
+
+
+def _run(argv: Sequence[str] | None, out: TextIO) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed usage or help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except OSError as exc:  # writing the help, usage or version failed
+        raise OutputError(exc.strerror or str(exc)) from exc
     args.format = args.format or args.global_format or "table"
-    out: TextIO = sys.stdout
     secrets: set[str] = set()
     root = logging.getLogger()
     level = root.level
@@ -73,22 +94,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         command: Callable[[ConnectionRegistry, argparse.Namespace, TextIO, set[str]], int]
         command = args.command
         return command(registry, args, out, secrets)
+    except OutputError:
+        raise
     except (UsageError, ValueError) as exc:
-        _error(scrub(str(exc), secrets))
-        return EXIT_USAGE
+        return _fail(scrub(str(exc), secrets), EXIT_USAGE, args.format, out)
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (``odibi-ext list | head``): stop quietly, and
-        # keep the interpreter's final flush from complaining again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_BROKEN_PIPE
     except Exception as exc:  # never a traceback for a plugin's fault, unless asked
         if args.verbose:
             _print_traceback(secrets)
-        _error(mask_text(describe_exception(exc), secrets))
-        return EXIT_FAILED
+        return _fail(mask_text(describe_exception(exc), secrets), EXIT_FAILED, args.format, out)
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
@@ -118,8 +134,7 @@ def _show(registry: ConnectionRegistry, args: argparse.Namespace, out: TextIO, _
                 registry.get(args.name)
         info = registry.info(args.name)
     except DriverNotFoundError as exc:
-        _error(str(exc))
-        return EXIT_FAILED
+        return _fail(str(exc), EXIT_FAILED, args.format, out)
     if info.origin == "entry_point":
         from odibi_ext.discovery import module_file
 
@@ -265,10 +280,11 @@ def _print_connect(report: Mapping[str, Any], fmt: str, out: TextIO) -> None:
     driver = report["driver"]
     if report["distribution"]:
         driver += f" ({describe_provider(report['distribution'], report['version'])})"
-    print(f"driver:  {driver}", file=out)
-    print(f"name:    {report['name']}", file=out)
-    print(f"config:  {json.dumps(report['config'], sort_keys=True, default=str)}", file=out)
-    print(f"result:  {'ok' if report['ok'] else 'failed: ' + str(report['error'])}", file=out)
+    result = "ok" if report["ok"] else "failed: " + str(report["error"])
+    print(f"driver:  {render.escape(driver)}", file=out)
+    print(f"name:    {render.escape(report['name'])}", file=out)
+    print(f"config:  {_json_text(report['config'], sort_keys=True)}", file=out)
+    print(f"result:  {render.escape(result, lines=True)}", file=out)
 
 
 def _describe(exc: BaseException) -> str:
@@ -276,8 +292,27 @@ def _describe(exc: BaseException) -> str:
 
 
 def _dump(data: Any, out: TextIO) -> None:
-    json.dump(data, out, indent=2, sort_keys=False, default=str)
-    out.write("\n")
+    out.write(_json_text(data, indent=2) + "\n")
+
+
+def _json_text(data: Any, **options: Any) -> str:
+    """Valid JSON, always: a NaN or infinity (TOML has them) is written as text, e.g. "nan"."""
+    try:
+        return json.dumps(data, allow_nan=False, default=str, **options)
+    except ValueError:
+        return json.dumps(_finite(data), allow_nan=False, default=str, **options)
+
+
+def _finite(data: Any) -> Any:
+    import math
+
+    if isinstance(data, float) and not math.isfinite(data):
+        return repr(data)
+    if isinstance(data, Mapping):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(item) for item in data]
+    return data
 
 
 def _for_output(infos: Sequence[DriverInfo]) -> list[DriverInfo]:
@@ -303,7 +338,68 @@ def _print_traceback(secrets: set[str]) -> None:
 
 
 def _error(message: str) -> None:
-    print(f"{_PROG}: error: {message}", file=sys.stderr)
+    print(f"{_PROG}: error: {render.escape(message, lines=True)}", file=sys.stderr)
+
+
+def _fail(message: str, code: int, fmt: str, out: TextIO) -> int:
+    """Report an error on stderr and, for ``--format json``, as a JSON object on stdout."""
+    _error(message)
+    if fmt == "json":
+        _dump({"ok": False, "error": message}, out)
+    return code
+
+
+class OutputError(Exception):
+    """Standard output cannot be written (a closed pipe, a full disk)."""
+
+
+class _Output:
+    """Standard output whose write failures become :class:`OutputError`.
+
+    Tells a failing stdout apart from every other ``OSError`` a command may
+    meet, and catches the failure of the final flush, which would otherwise
+    surface as a traceback while the interpreter exits.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise OutputError(exc.strerror or str(exc)) from exc
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise OutputError(exc.strerror or str(exc)) from exc
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's last flush cannot fail again."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a real file (captured, replaced): nothing to flush
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _tolerate_unencodable_output() -> Callable[[], None]:
+    """Let stdout print what its encoding cannot (``PYTHONIOENCODING=ascii``, the C locale).
+
+    Such characters are written as backslash escapes instead of failing the
+    command. Returns the function that puts the stream back as it was.
+    """
+    stream = sys.stdout
+    errors = getattr(stream, "errors", None)
+    if not isinstance(stream, io.TextIOWrapper) or errors not in ("strict", "surrogateescape"):
+        return lambda: None
+    stream.reconfigure(errors="backslashreplace")
+    return lambda: stream.reconfigure(errors=errors)
 
 
 class _ScrubbingFormatter(logging.Formatter):
