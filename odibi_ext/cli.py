@@ -240,37 +240,53 @@ def _shown_item(item: str) -> str:
 
 
 def _read_config_file(path: str) -> dict[str, Any]:
-    """A mapping from a TOML or JSON file (by extension; otherwise JSON, then TOML)."""
-    import tomllib
+    """A mapping from a TOML or JSON file, the parser chosen by the file's extension.
+
+    ``.toml`` is TOML and ``.json`` JSON; any other name is read as JSON when
+    its text starts with ``{``, else as TOML. A UTF-8 byte-order mark is fine.
+    """
+    from odibi_ext.textfile import read_text
 
     try:
-        with open(path, "rb") as file:
-            raw = file.read()
-    except OSError as exc:
-        raise UsageError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
-    readers: list[Callable[[bytes], Any]] = [
-        json.loads,
-        lambda data: tomllib.loads(data.decode("utf-8")),
-    ]
-    if path.endswith(".toml"):
-        readers.reverse()
-    elif path.endswith(".json"):
-        readers = readers[:1]
-    problems = []
-    for reader in readers:
-        try:
-            config = reader(raw)
-        except RecursionError:
-            raise UsageError(f"config file {path} is nested too deeply") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            problems.append(str(exc))
-            continue
-        if not isinstance(config, dict):
-            raise UsageError(
-                f"config file {path} must hold a mapping, not {type(config).__name__}"
-            )
-        return config
-    raise UsageError(f"config file {path} is neither valid JSON nor TOML: {problems[-1]}")
+        text = read_text(path, what="config file")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    lowered = path.lower()
+    if lowered.endswith((".toml", ".json")):
+        kind, guessed = ("TOML" if lowered.endswith(".toml") else "JSON"), ""
+    else:
+        kind = "JSON" if text.lstrip().startswith("{") else "TOML"
+        guessed = f" (read as {kind}: name it .toml or .json to choose)"
+    try:
+        config = _parse_config(text, kind)
+    except RecursionError:
+        raise UsageError(f"config file {path} is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError and TOMLDecodeError say where
+        raise UsageError(f"config file {path} is not valid {kind}{guessed}: {exc}") from None
+    if not isinstance(config, dict):
+        raise UsageError(
+            f"config file {path} must hold a JSON object (KEY: VALUE pairs), not "
+            f"{_json_type(config)}"
+        )
+    return config
+
+
+def _parse_config(text: str, kind: str) -> Any:
+    if kind == "JSON":
+        return json.loads(text)
+    import tomllib
+
+    return tomllib.loads(text)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string" if isinstance(value, str) else "an array"
 
 
 def _print_connect(report: Mapping[str, Any], fmt: str, out: TextIO) -> None:

@@ -143,15 +143,13 @@ def _read_table(path: str) -> dict[str, Any]:
     """The ``[odibi_ext]`` table of ``path``, checked key by key, as ``Policy`` arguments."""
     import tomllib  # only policy files need it
 
+    from odibi_ext.textfile import read_text
+
     where = f"policy file {path}"
+    text = read_text(path, what="policy file")
     try:
-        with open(path, "rb") as file:
-            document = tomllib.load(file)
-    except FileNotFoundError:
-        raise ValueError(f"{where} does not exist") from None
-    except OSError as exc:
-        raise ValueError(f"{where} cannot be read: {exc.strerror or exc}") from None
-    except ValueError as exc:  # TOMLDecodeError, UnicodeDecodeError, an integer too long
+        document = tomllib.loads(text)
+    except ValueError as exc:  # TOMLDecodeError, an integer too long
         raise ValueError(f"{where} is not valid TOML: {exc}") from None
     except RecursionError:
         raise ValueError(f"{where} is not valid TOML: nested too deeply") from None
@@ -189,10 +187,14 @@ def _check_on_conflict(where: str, key: str, value: Any) -> str:
 
 
 def _check_names(where: str, key: str, value: Any) -> frozenset[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError(
-            f"{where}: key {key!r} in [{TABLE}] must be a list of strings, not {_toml_type(value)}"
-        )
+    expected = f"{where}: key {key!r} in [{TABLE}] must be an array of strings"
+    if not isinstance(value, list):
+        raise ValueError(f"{expected}, not {_toml_type(value)}")
+    for position, item in enumerate(value, start=1):
+        if not isinstance(item, str):
+            raise ValueError(
+                f"{expected}, but item {position} is {_toml_type(item)}: write it in quotes"
+            )
     return frozenset(value)
 
 
@@ -220,5 +222,22 @@ _CHECKS: Final = {
 
 
 def _toml_type(value: Any) -> str:
-    names = {dict: "a table", list: "an array", str: "a string", bool: "a boolean"}
-    return names.get(type(value), f"a {type(value).__name__}")
+    """What a value read from TOML is, in TOML's words: ``"an integer (5)"``."""
+    import datetime
+
+    kinds: tuple[tuple[type, str], ...] = (
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a float"),
+        (str, "a string"),
+        (datetime.datetime, "a date-time"),
+        (datetime.date, "a date"),
+        (datetime.time, "a time"),
+        (list, "an array"),
+        (dict, "a table"),
+    )
+    kind = next((name for cls, name in kinds if isinstance(value, cls)), "a value")
+    if isinstance(value, bool | int | float | datetime.date | datetime.time):
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        return f"{kind} ({shown[:40]})"
+    return kind
