@@ -160,8 +160,15 @@ def _check(
         infos = registry.load_all()
     infos = _for_output(infos)
     ok = not any(info.status in ("failed", "conflict") for info in infos)
+    nothing = _nothing_checked(registry, infos)
     if args.format == "json":
-        _dump({"ok": ok, "drivers": [info.to_dict() for info in infos]}, out)
+        report: dict[str, Any] = {
+            "ok": ok and not nothing,
+            "drivers": [i.to_dict() for i in infos],
+        }
+        if nothing:
+            report["error"] = nothing
+        _dump(report, out)
     else:
         if infos:
             print(
@@ -170,7 +177,25 @@ def _check(
             )
             _print_problems(infos, out)
         print(render.summary(infos), file=out)
-    return EXIT_OK if ok else EXIT_FAILED
+    if nothing:
+        _error(nothing)
+    return EXIT_OK if ok and not nothing else EXIT_FAILED
+
+
+def _nothing_checked(registry: ConnectionRegistry, infos: Sequence[DriverInfo]) -> str | None:
+    """Why ``check`` checked nothing although drivers are installed: the policy left none."""
+    if any(info.status != "disabled" for info in infos) or registry.policy == Policy():
+        return None
+    installed = ConnectionRegistry(registry.namespace, policy=Policy()).names()
+    if not installed:
+        return None
+    hidden = len(set(installed) - {info.name for info in infos})
+    disabled = len(infos)
+    return (
+        f"nothing to check: {registry.policy.describe()} leaves none of the {len(installed)} "
+        f"installed drivers ({hidden} outside allowed_distributions, {disabled} disabled); "
+        f"check the names in allowed_distributions and disabled"
+    )
 
 
 def _connect(

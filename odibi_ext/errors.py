@@ -78,7 +78,7 @@ class DriverNotFoundError(OdibiExtError, LookupError):
     ) -> None:
         self.available = tuple(sorted(available))
         self.reason = reason
-        self.suggestion = _close_match(type_name, self.available)
+        self.suggestion = close_match(type_name, self.available)
         super().__init__(self._compose(type_name), type_name=type_name)
 
     def _compose(self, type_name: str) -> str:
@@ -275,7 +275,8 @@ def _display(type_name: str) -> str:
     return describe_name(type_name)
 
 
-def _close_match(type_name: str, available: Sequence[str]) -> str | None:
+def close_match(type_name: str, available: Sequence[str]) -> str | None:
+    """The name in ``available`` closest to ``type_name`` (for "did you mean"), or ``None``."""
     if not available or not isinstance(type_name, str) or len(type_name) > 200:
         return None
     import difflib  # only errors need it; keeps import odibi_ext light

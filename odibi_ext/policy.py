@@ -17,11 +17,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 from typing import Final
 
+from odibi_ext.discovery import Candidate
 from odibi_ext.discovery import normalize_distribution
 from odibi_ext.environment import CONFIG_ENV
 from odibi_ext.resolution import ON_CONFLICT_CHOICES
@@ -90,6 +92,46 @@ class Policy:
     def pin_for(self, type_name: str) -> str | None:
         """The distribution ``type_name`` is pinned to, or ``None``."""
         return self.pins.get(type_name)
+
+    def unmatched(self, candidates: Iterable[Candidate]) -> list[str]:
+        """Warnings for names in the policy that match nothing among ``candidates``.
+
+        A type name in ``pins`` or ``disabled`` that no entry point offers, a
+        distribution in ``allowed_distributions`` or a pin's value that offers
+        no driver: most likely a typo, which would otherwise silently leave a
+        driver unpinned, enabled, or hidden. Each warning says where and
+        suggests the closest installed name.
+        """
+        from odibi_ext.errors import close_match
+
+        found = list(candidates)
+        type_names = sorted({candidate.name for candidate in found})
+        distributions = {
+            normalize_distribution(c.distribution): c.distribution
+            for c in found
+            if c.distribution is not None
+        }
+        warnings = []
+
+        def warn(key: str, name: str, known: Sequence[str], what: str) -> None:
+            message = f"{self.describe()}: {key} names {name!r}, but {what}"
+            suggestion = close_match(name, known)
+            if suggestion is not None:
+                message += f"; did you mean {suggestion!r}?"
+            warnings.append(message)
+
+        no_type = "no installed distribution offers a driver of that type name"
+        no_dist = "no installed distribution of that name offers a driver"
+        for type_name in sorted({*self.pins, *self.disabled}):
+            if type_name not in type_names:
+                key = "pins" if type_name in self.pins else "disabled"
+                warn(key, type_name, type_names, no_type)
+        known = sorted(distributions.values())
+        for distribution in sorted({*self.pins.values(), *(self.allowed_distributions or ())}):
+            if normalize_distribution(distribution) not in distributions:
+                key = "allowed_distributions" if distribution not in self.pins.values() else "pins"
+                warn(key, distribution, known, no_dist)
+        return warnings
 
     def to_dict(self) -> dict[str, Any]:
         """The policy as JSON-ready data; ``Policy(**policy.to_dict())`` rebuilds it."""

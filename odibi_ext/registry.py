@@ -327,6 +327,9 @@ class ConnectionRegistry:
                 if self._resolutions is None:
                     found = index.candidates(self.namespace) if self._discovers else []
                     self._resolutions = resolve(found, self._rules)
+                    if self._policy is not None and self._discovers:
+                        for warning in self._policy.unmatched(found):
+                            LOG.warning("%s", warning)
                 resolutions = self._resolutions
         return resolutions
 
