@@ -222,10 +222,13 @@ def _connect(
         connection = registry.create(args.type, name, config)
         try:
             connection.validate()
-        finally:
-            close = getattr(connection, "close", None)
-            if callable(close):
-                close()
+        except BaseException as exc:
+            try:
+                _close(connection)
+            except Exception as close_error:  # the validate() error is the one to report
+                exc.add_note(f"close() failed too: {describe_exception(close_error)}")
+            raise
+        _close(connection)
         report["ok"] = True
     except Exception as exc:
         if args.verbose:
@@ -238,6 +241,12 @@ def _connect(
 # -- helpers -------------------------------------------------------------------------------
 
 
+def _close(connection: Any) -> None:
+    close = getattr(connection, "close", None)
+    if callable(close):
+        close()
+
+
 def _parse_set_item(item: str) -> tuple[str, Any]:
     """``KEY=VALUE``: a value that parses as a JSON scalar becomes it, else a string."""
     key, sep, text = item.partition("=")
@@ -247,12 +256,22 @@ def _parse_set_item(item: str) -> tuple[str, Any]:
             f"malformed --set item {_shown_item(item)}: expected KEY=VALUE, e.g. path=demo.db"
         )
     try:
-        value = json.loads(text)
+        # NaN and Infinity are not JSON: they stay text, as any other word would.
+        value = json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError):
         return key, text
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        raise UsageError(
+            f"--set {key}={text[:40]}: the number is too large for a float; give a smaller "
+            f"number, or quote it to pass it as text ({key}='\"{text[:40]}\"')"
+        )
     if value is None or isinstance(value, str | int | float | bool):
         return key, value
     return key, text  # JSON arrays and objects stay text: --set takes scalars
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 def _shown_item(item: str) -> str:
@@ -492,8 +511,28 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps description and epilog lines to the terminal's width.
+
+    An indented line (an example command) is kept as written.
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        lines: list[str] = []
+        for line in text.splitlines():
+            if not line.strip() or line.startswith(" "):
+                lines.append(indent + line if line.strip() else "")
+            else:
+                lines += textwrap.wrap(
+                    line, width, initial_indent=indent, subsequent_indent=indent
+                )
+        return "\n".join(lines)
+
+
 def _parser() -> argparse.ArgumentParser:
-    formatter = argparse.RawDescriptionHelpFormatter
+    formatter = _HelpFormatter
     parser = argparse.ArgumentParser(
         prog=_PROG,
         description=(
