@@ -801,6 +801,19 @@ def malformed(item: str) -> bool:
     return not sep or not key.strip()
 
 
+def too_large(item: str) -> bool:
+    """A JSON number no float holds (``1e999``): a usage error, never Infinity in the JSON."""
+
+    def refuse(constant: str) -> object:
+        raise ValueError(constant)
+
+    try:
+        value = json.loads(item.partition("=")[2], parse_constant=refuse)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, float) and value in (float("inf"), float("-inf"))
+
+
 @pytest.fixture
 def cli_site(site: FakeSite) -> FakeSite:
     install_hostile_site(site)
@@ -825,9 +838,11 @@ def test_connect_set_items_exit_0_or_2_and_never_a_traceback(
     assert "Traceback" not in err
     assert tree(workdir) == before
     event(f"exit {code}")
-    if any(malformed(item) for item in items):
+    # Items are read in order: the first bad one is the error.
+    bad = next((item for item in items if malformed(item) or too_large(item)), None)
+    if bad is not None:
         assert code == 2, err
-        assert "malformed --set item" in err
+        assert ("malformed --set item" if malformed(bad) else "too large for a float") in err
         return
     assert code == 0, err
     if fmt == "json":

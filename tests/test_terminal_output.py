@@ -76,15 +76,17 @@ def no_control_characters(text: str) -> bool:
     return all(char.isprintable() or char == "\n" for char in text)
 
 
+def only_driver(site: FakeSite, directory: Path, dist: str, type_name: str, source: str) -> Path:
+    """Install ``dist`` offering ``type_name``; a policy file letting only it be seen."""
+    module = dist.replace("-", "_") + "_mod"
+    site.distribution(dist, entry_points={type_name: f"{module}:create"}, modules={module: source})
+    return policy_file(directory, allowed=[dist])
+
+
 @pytest.fixture
 def evil(site: FakeSite, tmp_path: Path) -> Path:
     """A driver whose type name and import error carry terminal escapes, and a policy for it."""
-    site.distribution(
-        "odibi-evil",
-        entry_points={EVIL_NAME: "evil_mod:create"},
-        modules={"evil_mod": RAISES_HOSTILE},
-    )
-    return policy_file(tmp_path, allowed=["odibi-evil"])
+    return only_driver(site, tmp_path, "odibi-evil", EVIL_NAME, RAISES_HOSTILE)
 
 
 # -- escapes ----------------------------------------------------------------------------------
@@ -213,12 +215,7 @@ NON_ASCII_NAME = "añy-驱动-💥"
 
 @pytest.fixture
 def non_ascii(site: FakeSite, tmp_path: Path) -> Path:
-    site.distribution(
-        "odibi-non-ascii",
-        entry_points={NON_ASCII_NAME: "non_ascii_mod:create"},
-        modules={"non_ascii_mod": GOOD_FACTORY},
-    )
-    return policy_file(tmp_path, allowed=["odibi-non-ascii"])
+    return only_driver(site, tmp_path, "odibi-non-ascii", NON_ASCII_NAME, GOOD_FACTORY)
 
 
 ASCII = {"PYTHONIOENCODING": "ascii"}
