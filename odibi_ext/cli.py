@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 from typing import Final
+from typing import NoReturn
 from typing import TextIO
 from typing import cast
 
@@ -79,7 +80,9 @@ def _run(argv: Sequence[str] | None, out: TextIO) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse has printed usage or help
+    except _BadArguments as exc:  # argparse has printed the usage
+        return _fail(str(exc), EXIT_USAGE, "json" if _wants_json(argv) else "table", out)
+    except SystemExit as exc:  # argparse has printed help or the version
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except OSError as exc:  # writing the help, usage or version failed
         raise OutputError(exc.strerror or str(exc)) from exc
@@ -470,7 +473,8 @@ class _ScrubbingFormatter(logging.Formatter):
         self._secrets = secrets
 
     def format(self, record: logging.LogRecord) -> str:
-        return mask_text(super().format(record), self._secrets)
+        # A plugin's own log messages may carry terminal escapes too.
+        return render.escape(mask_text(super().format(record), self._secrets), lines=True)
 
 
 class _AlreadyReported(logging.Filter):
@@ -511,6 +515,27 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+class _BadArguments(Exception):
+    """The command line does not parse; the message is argparse's."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors reach :func:`main`, which answers them as any other."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise _BadArguments(message)
+
+
+def _wants_json(argv: Sequence[str] | None) -> bool:
+    """Whether a command line that does not parse asked for JSON output all the same."""
+    import itertools
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    pairs = itertools.pairwise(words)
+    return "--format=json" in words or any(pair == ("--format", "json") for pair in pairs)
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """Wraps description and epilog lines to the terminal's width.
 
@@ -533,7 +558,7 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 def _parser() -> argparse.ArgumentParser:
     formatter = _HelpFormatter
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=_PROG,
         description=(
             f"Inspect and check the Odibi connection drivers installed in the "
@@ -576,7 +601,7 @@ def _parser() -> argparse.ArgumentParser:
         help="print the versions of odibi-ext, stevedore and Python, and exit",
     )
 
-    shared = argparse.ArgumentParser(add_help=False)
+    shared = _Parser(add_help=False)
     shared.add_argument(
         "--format",
         choices=("table", "json"),

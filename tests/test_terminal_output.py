@@ -118,6 +118,27 @@ def test_nothing_a_plugin_controls_reaches_the_terminal_unescaped(
     assert "evil\\x1b]0;owned" in result.out + result.err  # shown, as escapes
 
 
+#: A plugin that logs terminal escapes while it is imported.
+LOGS_HOSTILE = f"""
+import logging
+logging.getLogger("chatty").warning({("hello " + HOSTILE + " there")!r})
+{GOOD_FACTORY}
+"""
+
+
+@pytest.mark.parametrize("verbose", [[], ["-v"]], ids=["default", "verbose"])
+def test_what_a_plugin_logs_reaches_stderr_escaped(
+    site: FakeSite, cli_env: dict[str, str], tmp_path: Path, verbose: list[str]
+) -> None:
+    policy = only_driver(site, tmp_path, "odibi-chatty", "chatty", LOGS_HOSTILE)
+
+    result = spawn("module", *verbose, "--config", policy, "list", "--load", env=cli_env)
+
+    assert result.code == 0
+    assert f"hello {ESCAPED} there" in result.err
+    assert "\x1b" not in result.err
+
+
 def test_show_escapes_the_name_and_error_lines(evil: Path, cli_env: dict[str, str]) -> None:
     result = spawn("module", "--config", evil, "show", EVIL_NAME, "--load", env=cli_env)
 
@@ -356,8 +377,18 @@ def strict_json(text: str) -> Any:
         (["connect", "clitest-good", "--set", "oops", "--format", "json"], 2, "malformed --set"),
         (["--config", "/nonexistent.toml", "list", "--format", "json"], 2, "does not exist"),
         (["connect", "clitest-good", "--config-file", "/", "--format", "json"], 2, "directory"),
+        (["list", "--format", "json", "--bogus"], 2, "unrecognized arguments: --bogus"),
+        (["lst", "--format=json"], 2, "invalid choice: 'lst'"),
     ],
-    ids=["show-unknown", "global-format", "bad-set", "missing-policy", "config-file-dir"],
+    ids=[
+        "show-unknown",
+        "global-format",
+        "bad-set",
+        "missing-policy",
+        "config-file-dir",
+        "unknown-option",
+        "unknown-command",
+    ],
 )
 def test_a_json_command_answers_an_error_with_a_json_object(
     site: FakeSite, cli_env: dict[str, str], argv: list[str], code: int, words: str
