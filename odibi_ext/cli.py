@@ -78,14 +78,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None, out: TextIO) -> int:
     parser = _parser()
+    ours, odibi_args = _split_odibi_command(list(sys.argv[1:] if argv is None else argv))
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(ours)
     except _BadArguments as exc:  # argparse has printed the usage
-        return _fail(str(exc), EXIT_USAGE, "json" if _wants_json(argv) else "table", out)
+        return _fail(str(exc), EXIT_USAGE, "json" if _wants_json(ours) else "table", out)
     except SystemExit as exc:  # argparse has printed help or the version
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except OSError as exc:  # writing the help, usage or version failed
         raise OutputError(exc.strerror or str(exc)) from exc
+    if odibi_args is not None:
+        return _odibi(args, odibi_args)
     args.format = args.format or args.global_format or "table"
     secrets: set[str] = set()
     root = logging.getLogger()
@@ -114,6 +117,61 @@ def _run(argv: Sequence[str] | None, out: TextIO) -> int:
 
 
 # -- commands ------------------------------------------------------------------------------
+
+
+def _odibi(args: argparse.Namespace, odibi_args: list[str]) -> int:
+    """``odibi-ext odibi ARGS...``: Odibi's own command line, with odibi-ext in charge.
+
+    Odibi configures the root logger itself, so odibi-ext's own records get a
+    handler of their own (stderr) for the run instead of the root handler the
+    other commands use.
+    """
+    logger = logging.getLogger("odibi_ext")
+    saved = (logger.level, logger.propagate)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_ScrubbingFormatter(set()))
+    handler.setLevel(logging.CRITICAL if args.quiet else logging.WARNING)
+    if args.verbose:
+        handler.setLevel(logging.DEBUG)
+        logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        from odibi_ext import odibi
+
+        policy = Policy.from_file(args.config) if args.config else Policy.from_env()
+        return odibi.run(odibi_args, ConnectionRegistry(policy=policy))
+    except (OdibiExtError, ValueError) as exc:  # no usable Odibi, or a bad policy file
+        _error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+#: Global options that take a value, as the parser below defines them.
+_VALUED_OPTIONS: Final = frozenset({"--config", "--format"})
+
+
+def _split_odibi_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """``(our arguments, Odibi's)`` when the command is ``odibi``; else ``(argv, None)``.
+
+    Everything after ``odibi`` belongs to Odibi's own parser, options and
+    ``--help`` included, so it never reaches ours.
+    """
+    position = 0
+    while position < len(argv):
+        word = argv[position]
+        if word == "odibi":
+            return argv[: position + 1], argv[position + 1 :]
+        if not word.startswith("-") or word == "--":
+            break
+        position += 2 if word in _VALUED_OPTIONS else 1
+    return argv, None
 
 
 def _list(registry: ConnectionRegistry, args: argparse.Namespace, out: TextIO, _: set[str]) -> int:
@@ -186,18 +244,31 @@ def _check(
 
 
 def _nothing_checked(registry: ConnectionRegistry, infos: Sequence[DriverInfo]) -> str | None:
-    """Why ``check`` checked nothing although drivers are installed: the policy left none."""
-    if any(info.status != "disabled" for info in infos) or registry.policy == Policy():
+    """Why ``check`` checked no plugin although plugins are installed: the policy left none.
+
+    Odibi's built-ins do not count: they ship with the host, and
+    ``allowed_distributions`` does not hide them, so a typo there would
+    otherwise still pass as "every driver loaded".
+    """
+    if registry.policy == Policy():
         return None
-    installed = ConnectionRegistry(registry.namespace, policy=Policy()).names()
-    if not installed:
+    if any(info.status != "disabled" and info.origin != "builtin" for info in infos):
         return None
-    hidden = len(set(installed) - {info.name for info in infos})
-    disabled = len(infos)
+    everything = ConnectionRegistry(registry.namespace, policy=Policy())
+    plugins = [
+        name
+        for name in everything.names()
+        if any(c.origin != "builtin" for c in everything.info(name).candidates)
+    ]
+    if not plugins:
+        return None
+    statuses = {info.name: info.status for info in infos}
+    disabled = sum(1 for name in plugins if statuses.get(name) == "disabled")
     return (
-        f"nothing to check: {registry.policy.describe()} leaves none of the {len(installed)} "
-        f"installed drivers ({hidden} outside allowed_distributions, {disabled} disabled); "
-        f"check the names in allowed_distributions and disabled"
+        f"nothing to check: {registry.policy.describe()} leaves none of the {len(plugins)} "
+        f"drivers installed distributions offer ({len(plugins) - disabled} hidden by "
+        f"allowed_distributions or pins, {disabled} disabled); check the names in "
+        f"allowed_distributions, pins and disabled"
     )
 
 
@@ -569,7 +640,8 @@ def _parser() -> argparse.ArgumentParser:
             "  odibi-ext list                      what is installed (imports no plugin)\n"
             "  odibi-ext show sqlite               one driver in detail\n"
             "  odibi-ext check --isolate           load each driver in its own process\n"
-            "  odibi-ext connect sqlite --set path=demo.db\n\n"
+            "  odibi-ext connect sqlite --set path=demo.db\n"
+            "  odibi-ext odibi run project.yaml    Odibi's CLI, drivers loaded by odibi-ext\n\n"
             "exit codes: 0 fine, 1 what was checked failed, 2 usage or input error"
         ),
         formatter_class=formatter,
@@ -696,5 +768,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     connect.add_argument(
         "--config-file", metavar="F", help="a TOML or JSON file holding the config mapping"
+    )
+
+    commands.add_parser(
+        "odibi",
+        help="run Odibi's own command line (odibi ARGS...) with odibi-ext in charge of its "
+        "connection drivers and the policy applied; exits with Odibi's status",
+        description="Everything after 'odibi' goes to Odibi's command line, e.g. "
+        "odibi-ext --config policy.toml odibi run project.yaml",
     )
     return parser

@@ -107,15 +107,19 @@ def _only(name: str, candidate: Candidate) -> Resolution:
 
 
 def describe_candidate(candidate: Candidate) -> str:
-    """``odibi-sqlite 1.0.0 (odibi_sqlite:create)``."""
-    return describe_entry_point(candidate.distribution, candidate.version, candidate.target)
+    """``odibi-sqlite 1.0.0 (odibi_sqlite:create)``; Odibi's built-ins say so."""
+    target = candidate.target
+    if candidate.origin == "builtin":
+        target = f"built-in {target}"
+    return describe_entry_point(candidate.distribution, candidate.version, target)
 
 
 def _resolve(name: str, group: list[Candidate], policy: "Rules") -> "Resolution":
     notes: dict[int, str] = {}
     remaining = []
     for position, candidate in enumerate(group):
-        if policy.allows(candidate.distribution):
+        # Built-ins ship with the host: an allow-list of plugins does not hide them.
+        if candidate.origin == "builtin" or policy.allows(candidate.distribution):
             remaining.append(position)
         else:
             notes[position] = (
@@ -193,9 +197,10 @@ def _resolve(name: str, group: list[Candidate], policy: "Rules") -> "Resolution"
 
 def _conflict_message(name: str, contenders: list[Candidate], offered: str) -> str:
     """What is wrong with a conflicting name, and what the operator can do."""
-    by_distribution: dict[str | None, list[Candidate]] = {}
-    for candidate in contenders:
-        by_distribution.setdefault(_normalized(candidate), []).append(candidate)
+    by_distribution: dict[tuple[str | None, str], list[Candidate]] = {}
+    for candidate in contenders:  # a built-in and an entry point of Odibi's are two providers
+        key = (_normalized(candidate), candidate.origin)
+        by_distribution.setdefault(key, []).append(candidate)
     repeated = [
         same[0].distribution or "its distribution"
         for same in by_distribution.values()
@@ -213,10 +218,13 @@ def _conflict_message(name: str, contenders: list[Candidate], offered: str) -> s
             f"the name in the policy file"
         )
     choices = ", ".join(dict.fromkeys(c.distribution or "its distribution" for c in contenders))
+    builtin = next((c for c in contenders if c.origin == "builtin"), None)
+    keep = f'; {name} = "{builtin.distribution}" keeps Odibi\'s built-in' if builtin else ""
+    pin_advice = f'{name} = "DISTRIBUTION", one of: {choices}{keep}'
     message = (
-        f"type name {describe_name(name)} is offered by {len(contenders)} entry points: "
+        f"type name {describe_name(name)} is offered by {len(contenders)} providers: "
         f"{offered}; none is loaded while they conflict. Pin the one to use in the "
-        f'policy file ([odibi_ext.pins] {name} = "DISTRIBUTION", one of: {choices}), '
+        f"policy file (table odibi_ext.pins: {pin_advice}), "
         f'set on_conflict = "first" or "last", or uninstall the unwanted distribution'
     )
     for dist in repeated:

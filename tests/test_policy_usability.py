@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,7 @@ def test_a_distribution_repeating_a_name_among_others_is_named(site: FakeSite) -
         registry.get("twice")
 
     message = str(caught.value)
-    assert "offered by 3 entry points" in message
+    assert "offered by 3 providers" in message
     assert "odibi-twice itself lists the name more than once" in message
 
 
@@ -167,7 +168,9 @@ def test_the_cli_shows_the_warnings_on_stderr_and_keeps_json_clean(
     assert "WARNING" in result.err
     assert "did you mean 'odibi-alpha'?" in result.err
     if fmt == "json":
-        assert [d["name"] for d in json.loads(result.out)] == ["clitest-beta"]
+        names = {d["name"] for d in json.loads(result.out)}
+        assert "clitest-beta" in names  # Odibi's built-ins may be listed beside it
+        assert "clitest-alpha" not in names
 
 
 # -- a policy that leaves nothing to check ----------------------------------------------------
@@ -192,6 +195,23 @@ def test_check_fails_when_the_policy_leaves_nothing_to_check(
         assert "nothing to check" in report["error"]  # type: ignore[index]
 
 
+def test_odibi_built_ins_left_by_the_policy_do_not_hide_the_typo(
+    site: FakeSite, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    plugin(site, "clitest-only", dist="odibi-only")
+    policy = tmp_path / "typo.toml"
+    # No built-in disabled: an allow-list does not hide them, so they are left to check.
+    policy.write_text('[odibi_ext]\nallowed_distributions = ["odbi-only"]\n', encoding="utf-8")
+
+    result = spawn("module", "--config", policy, "check", "--format", "json", env=cli_env)
+
+    drivers = result.json()["drivers"]  # type: ignore[index]
+    assert {d["origin"] for d in drivers} == {"builtin"}  # Odibi's, all of them loaded
+    assert result.code == 1
+    assert "nothing to check" in result.json()["error"]  # type: ignore[index]
+    assert "did you mean 'odibi-only'?" in result.err
+
+
 def test_check_fails_when_the_policy_disables_everything(
     site: FakeSite, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -201,8 +221,8 @@ def test_check_fails_when_the_policy_disables_everything(
     result = spawn("module", "--config", policy, "check", env=cli_env)
 
     assert result.code == 1
-    assert "leaves none of the" in result.err
-    assert "1 disabled" in result.err
+    assert "nothing to check" in result.err
+    assert re.search(r"leaves none of the \d+ drivers .*, [1-9]\d* disabled\)", result.err)
 
 
 def test_check_passes_when_the_policy_leaves_a_driver_to_check(
