@@ -55,7 +55,5 @@ def odibi_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Temp
     index lives in the test's ``tmp_path`` meanwhile.
     """
     monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "odibi-ext-cache"))
-    with temporary_site(
-        tmp_path / "odibi-site", tmp_path / "odibi-markers", scope=tmp_path
-    ) as site:
+    with temporary_site(tmp_path / "site", tmp_path / "markers", scope=tmp_path) as site:
         yield site

@@ -392,27 +392,33 @@ class DriverContract:
             contract_registry, {**driver_config, SECRET_KEY: SECRET_VALUE}
         )
         if refused is not None:
-            shown.append(("the error refusing an unknown secret key", _exception_text(refused)))
+            shown.append(
+                ("the error refusing an unknown key", _exception_text(refused, causes=True))
+            )
         with self._created(contract_registry, driver_config, "secrets_stay_hidden") as c:
             shown += [("repr(connection)", repr(c)), ("str(connection)", str(c))]
             for call in (lambda: c.get_path("orders"), c.validate):
                 try:
                     call()
                 except Exception as exc:
-                    shown.append(("an error of the working connection", _exception_text(exc)))
+                    shown.append(
+                        ("an error of the working connection", _exception_text(exc, causes=True))
+                    )
         if invalid_driver_config is not None:
             for mode in ("lazy", "eager"):
                 config = {**invalid_driver_config, "type": self.type_name, "validation_mode": mode}
                 error = self._creation_error(contract_registry, config)
                 if error is not None:
-                    shown.append((f"the {mode} creation error", _exception_text(error)))
+                    shown.append(
+                        (f"the {mode} creation error", _exception_text(error, causes=True))
+                    )
                     continue
                 with self._created(contract_registry, config, "secrets_stay_hidden") as c:
                     shown.append(("repr(connection)", repr(c)))
                     try:
                         c.validate()
                     except Exception as exc:
-                        shown.append(("the validate() error", _exception_text(exc)))
+                        shown.append(("the validate() error", _exception_text(exc, causes=True)))
         formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
         shown += [(f"log record of {r.name!r}", formatter.format(r)) for r in caplog.records]
         for where, text in shown:
@@ -544,24 +550,19 @@ class DriverContract:
         return invalid
 
     def _create(self, registry: ConnectionRegistry, config: dict[str, Any], rule: str) -> Any:
-        from odibi_ext.errors import InvalidConnectionError
-
+        """A connection from ``config``, or the rule broken saying why there is none."""
+        self._require_loaded(registry)
         try:
-            return registry.create(self.type_name, CONNECTION_NAME, config)
-        except InvalidConnectionError as error:
-            self._broken(
-                rule,
-                str(error),
-                "return an object with callable get_path(relative_path) and validate() "
-                "(subclass odibi_ext.Connection)",
-            )
+            connection = registry.create(self.type_name, CONNECTION_NAME, config)
         except Exception as exc:
+            self._require_connection(exc, rule)
             self._broken(
                 rule,
                 f"creating a connection from {_shown_keys(config)} raised {_exception_text(exc)}",
                 "accept this config (Odibi passes every key of the connection block, 'type' "
                 "and 'validation_mode' included); refuse only keys the driver does not know",
             )
+        return connection
 
     @contextlib.contextmanager
     def _created(
@@ -579,22 +580,44 @@ class DriverContract:
         self, registry: ConnectionRegistry, config: dict[str, Any]
     ) -> Exception | None:
         """The exception creating a connection from ``config`` raised, or None (closed again)."""
-        from odibi_ext.errors import InvalidConnectionError
-
+        self._require_loaded(registry)
         try:
             connection = registry.create(self.type_name, CONNECTION_NAME, config)
-        except InvalidConnectionError as error:
-            self._broken(
-                "creates_a_connection",
-                str(error),
-                "return an object with callable get_path and validate",
-            )
         except Exception as exc:
+            self._require_connection(exc, "")
             return exc
         close = getattr(connection, "close", None)
         if callable(close):
             close()
         return None
+
+    def _require_loaded(self, registry: ConnectionRegistry) -> None:
+        """Rules about connections are not checked when the driver does not load."""
+        from odibi_ext.errors import OdibiExtError
+
+        try:
+            registry.get(self.type_name)
+        except OdibiExtError as error:
+            message = f"not checked: rule loads_through_odibi_ext broke ({error})"
+        else:
+            return
+        pytest.fail(message, pytrace=False)
+
+    def _require_connection(self, exc: Exception, rule: str) -> None:
+        """A factory returning no connection breaks creates_a_connection, whichever rule ran."""
+        from odibi_ext.errors import InvalidConnectionError
+
+        if not isinstance(exc, InvalidConnectionError):
+            return
+        if rule == "creates_a_connection":
+            self._broken(
+                rule,
+                str(exc),
+                "return an object with callable get_path(relative_path) and validate() "
+                "(subclass odibi_ext.Connection)",
+            )
+        message = f"not checked: rule creates_a_connection broke ({exc})"
+        pytest.fail(message, pytrace=False)
 
 
 def _discover(cls: type[DriverContract]) -> _Driver:
@@ -651,11 +674,20 @@ def _discover(cls: type[DriverContract]) -> _Driver:
     return driver
 
 
-def _exception_text(exc: BaseException) -> str:
-    """What a user could see of ``exc`` on one line: type, message, notes, and its causes'."""
-    lines = traceback.format_exception(exc, limit=0)
+def _exception_text(exc: BaseException, *, causes: bool = False) -> str:
+    """What a user could see of ``exc``, on one line: type, message and notes.
+
+    With ``causes``, the exceptions it was raised from or while handling too.
+    """
+    lines = (
+        traceback.format_exception(exc, limit=0)
+        if causes
+        else traceback.format_exception_only(exc)
+    )
     return " ".join(" ".join(line for line in lines if not line.startswith("Traceback")).split())
 
 
 def _shown_keys(config: Mapping[str, Any]) -> str:
+    if not config:
+        return "an empty config"
     return "a config with keys " + ", ".join(repr(key) for key in config)
