@@ -8,8 +8,10 @@ the test kit's public one (``odibi_site``, :class:`odibi_ext.testing.TemporarySi
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -72,3 +74,19 @@ def subprocess_env(site: FakeSite) -> dict[str, str]:
     inherited = env.get("PYTHONPATH")
     env["PYTHONPATH"] = os.pathsep.join([str(site.root), *([inherited] if inherited else [])])
     return env
+
+
+@pytest.fixture(scope="module")
+def odibi_host() -> Iterator[ModuleType]:
+    """The installed Odibi, imported for the tests of one module; fails when it is missing.
+
+    Importing Odibi puts a Rich handler writing to stdout on the root logger;
+    the root logger is put back afterwards, so later tests see their own output only.
+    """
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    import odibi.pipeline  # Odibi only for the modules that ask for it
+
+    yield odibi
+    root.handlers[:] = handlers
+    root.setLevel(level)
