@@ -93,6 +93,51 @@ LEAKY_DRIVER = GOOD_DRIVER.replace(
     'return f"<Conn {self.name!r} password={self._password!r}>"',
 )
 
+#: A SQL connection that formats names and values into SQL, and has no default_schema.
+NAIVE_SQL_DRIVER = """
+import sqlite3
+
+
+class NaiveSQL:
+    def __init__(self, name, config):
+        unknown = sorted(set(config) - {"path", "type", "validation_mode"})
+        if unknown:
+            raise ValueError(f"kit-naive-sql: unknown config keys {unknown}")
+        self.db = sqlite3.connect(config["path"])
+
+    def get_path(self, relative_path):
+        return relative_path
+
+    def validate(self):
+        self.db.execute("SELECT 1")
+
+    def close(self):
+        self.db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def write_table(self, df, table_name, schema=None, if_exists="fail", chunksize=None):
+        if if_exists == "replace":
+            self.db.execute(f"DROP TABLE IF EXISTS {table_name}")
+        self.db.execute(f"CREATE TABLE IF NOT EXISTS {table_name} ({', '.join(df.columns)})")
+        for row in df.itertuples(index=False):
+            values = ", ".join(repr(value) for value in row)
+            self.db.execute(f"INSERT INTO {table_name} VALUES ({values})")
+
+    def read_table(self, table_name, schema=None):
+        import pandas
+
+        return pandas.read_sql_query(f"SELECT * FROM {table_name}", self.db)
+
+
+def create(name, config):
+    return NaiveSQL(name, config)
+"""
+
 CONTRACTS = """
 import pytest
 from odibi_ext.testing import DriverContract
@@ -111,6 +156,14 @@ class TestGood(DriverContract):
 
 class TestLeaky(TestGood):
     type_name = "kit-leaky"
+
+
+class TestNaiveSql(DriverContract):
+    type_name = "kit-naive-sql"
+
+    @pytest.fixture
+    def driver_config(self, tmp_path):
+        return {{"path": str(tmp_path / "naive.db")}}
 """
 
 
@@ -148,6 +201,11 @@ def faulty_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "odibi-kit-leaky",
         entry_points={"kit-leaky": "kit_leaky:create"},
         modules={"kit_leaky": LEAKY_DRIVER},
+    )
+    site.distribution(
+        "odibi-kit-naive-sql",
+        entry_points={"kit-naive-sql": "kit_naive_sql:create"},
+        modules={"kit_naive_sql": NAIVE_SQL_DRIVER},
     )
     return target
 
@@ -311,3 +369,18 @@ def test_rules_after_a_non_connection_say_they_were_not_checked(
 
     assert message is not None
     assert "not checked: rule creates_a_connection broke (" in message
+
+
+def test_a_sql_connection_formatting_names_into_sql_breaks_the_sql_rules(
+    outcomes: dict[str, dict[str, str | None]],
+) -> None:
+    naive = outcomes["TestNaiveSql"]
+
+    assert naive["test_sql_replace_and_append"] is None
+    hostile = naive["test_sql_hostile_identifiers"]
+    assert hostile is not None
+    assert "rule sql_hostile_identifiers broke for driver 'kit-naive-sql'" in hostile
+    assert "bind values as parameters" in hostile
+    schema = naive["test_sql_schema_qualified_table"]
+    assert schema is not None
+    assert "default_schema is None" in schema
