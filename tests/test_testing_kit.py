@@ -186,3 +186,43 @@ def test_odibi_site_is_first_on_sys_path_in_the_tests_directory(
     assert odibi_site.root == tmp_path / "site"
     assert str(odibi_site.root) == sys.path[0]
     assert repr(odibi_site) == f"<TemporarySite root={str(odibi_site.root)!r}>"
+
+
+README_CONTRACT = """\
+from odibi_ext.testing import DriverContract
+
+class TestContract(DriverContract):
+    type_name = "sqlite"
+    config = {"path": ":memory:"}
+"""
+
+
+def test_the_readme_contract_runs_the_whole_suite_under_plain_pytest(tmp_path: Path) -> None:
+    assert README_CONTRACT in (ROOT / "README.md").read_text(encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_contract.py").write_text(README_CONTRACT, encoding="utf-8")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "ODIBI_EXT_CACHE_DIR": str(tmp_path / "cache")},
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout
+    summary = result.stdout.splitlines()[-1]
+    # Every rule ran, the SQL round trips included; only the two needing invalid_config skipped.
+    assert "15 passed, 3 skipped" in summary, result.stdout
+    assert "invalid_config is not set" in result.stdout
+
+
+def test_the_readme_registry_example(odibi_registry: ConnectionRegistry, tmp_path: Path) -> None:
+    import odibi_sqlite
+
+    odibi_registry.register("sqlite", odibi_sqlite.create)
+    connection = odibi_registry.create("sqlite", "t", {"path": str(tmp_path / "t.db")})
+    connection.validate()
+
+    assert (tmp_path / "t.db").exists()

@@ -436,17 +436,22 @@ class DriverContract:
     ) -> None:
         """``close()`` may be called twice; ``with`` gives the connection, lets errors through."""
         connection = self._create(contract_registry, driver_config, "close_and_with_work")
-        close = getattr(connection, "close", None)
-        if not callable(close) or not hasattr(connection, "__enter__"):
+        missing = [
+            f"{name}()"
+            for name in ("close", "__enter__", "__exit__")
+            if not callable(getattr(connection, name, None))
+        ]
+        if missing:
             self._broken(
                 "close_and_with_work",
-                f"{type(connection).__qualname__} has no close() or no `with` support",
+                f"{type(connection).__qualname__} has no {', '.join(missing)}: odibi-ext "
+                f"applications close connections and use them in `with` blocks",
                 "subclass odibi_ext.Connection (or odibi's BaseConnection and add close(), "
                 "__enter__ returning self and __exit__ calling close())",
             )
         try:
-            close()
-            close()
+            connection.close()
+            connection.close()
         except Exception as exc:
             self._broken(
                 "close_and_with_work",
