@@ -20,6 +20,9 @@ LOG = logging.getLogger(__name__)
 
 _SEPARATORS: Final = r"[-_.]+"
 
+#: The entry-point group Odibi connection drivers are published in.
+NAMESPACE: Final = "odibi.connections"
+
 
 # No ``from __future__ import annotations`` here or in resolution.py: typing
 # compiles a NamedTuple's string annotations one by one, a millisecond that
@@ -29,7 +32,9 @@ class Candidate(NamedTuple):
 
     ``location`` is the ``sys.path`` entry the distribution was found in.
     ``selected`` and ``reason`` say whether the policy took this candidate and
-    why it was taken or excluded; discovery leaves them unset.
+    why it was taken or excluded; discovery leaves them unset. ``origin`` is
+    ``"entry_point"``, or ``"builtin"`` for a factory Odibi itself registers
+    (see :mod:`odibi_ext.builtins`).
     """
 
     name: str
@@ -39,6 +44,11 @@ class Candidate(NamedTuple):
     location: str | None = None
     selected: bool = False
     reason: str | None = None
+    origin: str = "entry_point"
+
+
+#: Odibi's own distribution, normalized: its built-ins are candidates too.
+_HOST: Final = "odibi"
 
 
 def normalize_distribution(name: str) -> str:
@@ -77,6 +87,10 @@ def scan(namespace: str) -> tuple[list[Candidate], list[str]]:
     instead of hiding every other driver. The second list holds each
     provider's ``entry_points.txt`` path, where it is known, so that an index
     can notice when one is rewritten in place.
+
+    For Odibi's own group, when Odibi is installed, its built-in factories
+    come first (Odibi registers them before any plugin), with the source file
+    they were read from among the files returned.
     """
     import importlib.metadata
 
@@ -86,12 +100,15 @@ def scan(namespace: str) -> tuple[list[Candidate], list[str]]:
     metadata_files: list[str] = []
     seen_distributions: set[str] = set()
     seen: set[tuple[str, str, str]] = set()
+    host: tuple[str | None, str | None] | None = None
     for dist in importlib.metadata.distributions():
         try:
             identity = _identity(dist)
             if identity in seen_distributions:
                 continue
             seen_distributions.add(identity)
+            if identity == _HOST and namespace == NAMESPACE:
+                host = (dist.version, os.path.abspath(str(dist.locate_file(""))))
             text = dist.read_text("entry_points.txt")
             # Most distributions publish nothing in our group: skip them
             # before paying for the metadata parse.
@@ -124,7 +141,15 @@ def scan(namespace: str) -> tuple[list[Candidate], list[str]]:
             )
             found.append((rank, identity, len(found), candidate))
     found.sort(key=lambda item: item[:3])
-    return [item[3] for item in found], sorted(metadata_files)
+    candidates = [item[3] for item in found]
+    if host is not None:
+        from odibi_ext import builtins
+
+        offered, source = builtins.scan(*host)
+        candidates[:0] = offered
+        if source is not None:
+            metadata_files.append(source)
+    return candidates, sorted(metadata_files)
 
 
 def _identity(dist: "importlib.metadata.Distribution") -> str:

@@ -17,7 +17,15 @@ from types import ModuleType
 import pytest
 
 import odibi_ext.plugins
+from odibi_ext import NAMESPACE
+from odibi_ext import discovery
 from odibi_ext.testing import TemporarySite as FakeSite
+
+#: The type names Odibi registers itself, as odibi-ext finds them here (the
+#: test extra installs Odibi). Tests about plugins alone disable them.
+ODIBI_BUILTINS: tuple[str, ...] = tuple(
+    candidate.name for candidate in discovery.scan(NAMESPACE)[0] if candidate.origin == "builtin"
+)
 
 #: A factory returning a minimal connection.
 GOOD_FACTORY = '''
