@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import GOOD_FACTORY
+from conftest import ODIBI_BUILTINS
 from conftest import FakeSite
 
 import odibi_ext.plugins
@@ -17,6 +18,7 @@ from odibi_ext import ConnectionRegistry
 from odibi_ext import DriverNotFoundError
 from odibi_ext.testing import installed_registry
 from odibi_ext.testing import temporary_site
+from odibi_ext.testing.registries import ODIBI_BUILTIN_TYPE_NAMES
 from odibi_ext.testing.registries import empty_registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,7 +126,9 @@ def test_installed_registry_sees_one_distribution_and_wins_its_clashes(site: Fak
 
     registry = installed_registry("odibi-alpha")
 
-    assert registry.names() == ["alpha", "shared"]
+    usable = [name for name in registry.names() if registry.info(name).status != "disabled"]
+    assert usable == ["alpha", "shared"]
+    assert set(registry.names()) - set(usable) == set(ODIBI_BUILTINS)  # the host's, disabled
     registry.get("shared")
     assert registry.info("shared").distribution == "odibi-alpha"
     assert site.imports("kit_beta") == 0
@@ -226,3 +230,8 @@ def test_the_readme_registry_example(odibi_registry: ConnectionRegistry, tmp_pat
     connection.validate()
 
     assert (tmp_path / "t.db").exists()
+
+
+def test_the_kits_list_of_odibi_built_ins_matches_the_installed_odibi() -> None:
+    # The kit keeps its own list for authors testing without Odibi; this catches drift.
+    assert set(ODIBI_BUILTINS) == ODIBI_BUILTIN_TYPE_NAMES

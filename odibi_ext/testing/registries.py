@@ -33,26 +33,29 @@ def empty_registry(factories: Mapping[str, Factory] | None = None) -> Connection
 
 
 def installed_registry(distribution: str) -> ConnectionRegistry:
-    """A registry seeing only the drivers ``distribution`` installs, each pinned to it.
+    """A registry whose drivers are the ones ``distribution`` installs, each pinned to it.
 
-    Other distributions are hidden (``allowed_distributions``), and every type
-    name ``distribution`` offers is pinned to it, so a clash with anything the
-    policy cannot hide (Odibi's built-ins) does not stop its drivers loading.
+    Other distributions are hidden (``allowed_distributions``). What the policy
+    cannot hide, the host's built-ins, is disabled unless ``distribution``
+    offers the same name, where the pin settles the clash in its favour.
     """
     from odibi_ext.discovery import normalize_distribution
     from odibi_ext.policy import Policy
 
-    allowed = Policy(allowed_distributions=frozenset({distribution}))
+    allowed = frozenset({distribution})
     wanted = normalize_distribution(distribution)
-    scoped = ConnectionRegistry(policy=allowed)
-    pins = {
-        name: distribution
+    scoped = ConnectionRegistry(policy=Policy(allowed_distributions=allowed))
+    offered = {
+        name
         for name in scoped.names()
         if any(
             normalize_distribution(c.distribution or "") == wanted
             for c in scoped.info(name).candidates
         )
     }
-    return ConnectionRegistry(
-        policy=Policy(allowed_distributions=allowed.allowed_distributions, pins=pins)
+    policy = Policy(
+        allowed_distributions=allowed,
+        pins=dict.fromkeys(offered, distribution),
+        disabled=frozenset(scoped.names()) - offered,
     )
+    return ConnectionRegistry(policy=policy)
