@@ -3,7 +3,8 @@
 The file comes from Odibi's source distribution (``ODIBI_SDIST``, else the
 copy beside this checkout, else ``pip download``); only its ``tests/`` folder
 is unpacked, so the sdist's ``odibi/`` sources never shadow the installed
-Odibi. Each run is a child process, as a user's ``pytest`` would be.
+Odibi. Each run is a child process, as a user's ``pytest`` would be: stock,
+and with a ``conftest.py`` that installs odibi-ext's Odibi integration first.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ VERSION = "3.15.1"
 TEST_FILE = "tests/test_pipeline_manager_connections.py"
 #: Where the lead keeps the sdist on the shared machine.
 SHARED_SDIST = Path("/work/odibi-sdist") / f"odibi-{VERSION}.tar.gz"
+INSTALL_FIRST = "import odibi_ext.odibi\n\nodibi_ext.odibi.install()\n"
 
 
 def sdist(download_to: Path) -> Path:
@@ -52,9 +54,9 @@ def sdist(download_to: Path) -> Path:
     return next(download_to.glob("odibi-*.tar.gz"))
 
 
-@pytest.fixture(scope="module")
-def odibi_tests(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder holding only the sdist's ``tests/``."""
+@pytest.fixture(scope="module", params=["stock", "integration"])
+def odibi_tests(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding only the sdist's ``tests/`` (and, for the integration, a conftest)."""
     root = tmp_path_factory.mktemp("odibi-tests")
     prefix = f"odibi-{VERSION}/tests/"
     with tarfile.open(sdist(root)) as archive:
@@ -64,7 +66,13 @@ def odibi_tests(tmp_path_factory: pytest.TempPathFactory) -> Path:
         archive.extractall(root / "run", members=members, filter="data")
     assert (root / "run" / TEST_FILE).is_file()
     assert not (root / "run" / "odibi").exists()
+    if request.param == "integration":
+        (root / "run" / "tests" / "conftest.py").write_text(INSTALL_FIRST)
     return root / "run"
+
+
+def integrated(folder: Path) -> bool:
+    return (folder / "tests" / "conftest.py").is_file()
 
 
 def run_odibis_test(folder: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -98,7 +106,9 @@ def test_odibis_connection_tests_pass_with_the_working_samples(odibi_tests: Path
     assert "8 passed" in result.stdout
 
 
-def test_with_odibi_faulty_installed_stock_odibi_breaks(odibi_tests: Path, tmp_path: Path) -> None:
+def test_with_odibi_faulty_stock_odibi_breaks_and_the_integration_reports_it(
+    odibi_tests: Path, tmp_path: Path
+) -> None:
     # odibi-faulty exists to break things: a plugin exiting at import and one hijacking `local`.
     target = tmp_path / "faulty"
     install = subprocess.run(
@@ -123,7 +133,16 @@ def test_with_odibi_faulty_installed_stock_odibi_breaks(odibi_tests: Path, tmp_p
 
     result = run_odibis_test(odibi_tests, PYTHONPATH=str(target))
 
-    # Stock Odibi imports every plugin; odibi-faulty's `faulty-exit` ends the run.
     assert result.returncode != 0
-    assert "SystemExit: 3" in result.stdout
-    assert "passed" not in result.stdout
+    if not integrated(odibi_tests):
+        # Stock Odibi imports every plugin; odibi-faulty's `faulty-exit` ends the run.
+        assert "SystemExit: 3" in result.stdout
+        assert "passed" not in result.stdout
+        return
+    # The integration imports only what a project uses; `local` is the built-in's
+    # and odibi-faulty's: a conflict, reported, and nothing else fails.
+    assert "1 failed, 7 passed" in result.stdout
+    assert "test_build_local_connection" in result.stdout
+    assert "DriverConflictError: type name 'local'" in result.stdout
+    assert 'local = "odibi" keeps Odibi\'s built-in' in result.stdout
+    assert "SystemExit" not in result.stdout

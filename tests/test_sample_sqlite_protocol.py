@@ -311,8 +311,21 @@ def test_get_table_info_describes_columns_and_key(conn: Any, db: Path) -> None:
         ("note", "", True),
     ]
     assert info["primary_key"] == ["id"]
+    by_path = conn.get_table_info("main.o")  # a catalog entry's path names the table too
+    assert {k: v for k, v in by_path.items() if k != "generated_at"} == {
+        k: v for k, v in info.items() if k != "generated_at"
+    }
     with pytest.raises(LookupError, match="'nope'"):
         conn.get_table_info("nope")
+
+
+def test_a_table_named_with_a_dot_is_found_by_its_own_name(conn: Any, db: Path) -> None:
+    sqlite3.connect(db).executescript(
+        'CREATE TABLE "main.t" (dotted); CREATE TABLE t (plain);'
+    ).close()
+    assert [c["name"] for c in conn.get_table_info("main.t")["columns"]] == ["dotted"]
+    assert conn.preview("main.t")["columns"] == ["dotted"]
+    assert conn.preview("t")["columns"] == ["plain"]
 
 
 def test_preview_gives_the_first_rows_of_the_chosen_columns(conn: Any) -> None:
@@ -324,5 +337,6 @@ def test_preview_gives_the_first_rows_of_the_chosen_columns(conn: Any) -> None:
     assert preview["rows"] == [{"name": "ada", "id": 1}, {"name": None, "id": 2}]
     assert (preview["total_rows"], preview["truncated"]) == (3, True)
     assert conn.preview("p", rows=500)["truncated"] is False
+    assert conn.preview("main.p", rows=1)["rows"][0]["name"] == "ada"
     with pytest.raises(ValueError, match="'salary'"):
         conn.preview("p", columns=["salary"])

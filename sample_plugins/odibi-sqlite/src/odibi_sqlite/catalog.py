@@ -76,6 +76,17 @@ def catalog(
     )
 
 
+def table_name(db: sqlite3.Connection, dataset: str) -> str:
+    """The table ``dataset`` names: itself, or without ``main.`` as the catalog's paths have it.
+
+    A table whose own name starts with ``main.`` keeps it.
+    """
+    prefix = f"{MAIN}."
+    if dataset.startswith(prefix) and not sql.exists(db, dataset):
+        return dataset[len(prefix) :]
+    return dataset
+
+
 def table_info(db: sqlite3.Connection, table: str) -> dict[str, Any]:
     """A ``Schema``: the table (or view) with its row count, columns and primary key."""
     columns = sql.columns(db, table)

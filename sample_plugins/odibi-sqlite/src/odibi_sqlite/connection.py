@@ -194,10 +194,11 @@ class SQLiteConnection(Connection):
         """``table`` as Odibi's ``Schema``: its ``DatasetRef`` (with the row count), its
         columns (``dtype`` is the declared type) and ``primary_key``.
 
-        Raises ``LookupError`` naming ``table`` when there is no such table or view.
+        ``main.orders`` (a catalog entry's ``path``) names ``orders``. Raises
+        ``LookupError`` naming ``table`` when there is no such table or view.
         """
         with self._session() as db:
-            return catalog.table_info(db, table)
+            return catalog.table_info(db, catalog.table_name(db, table))
 
     def preview(
         self,
@@ -207,12 +208,14 @@ class SQLiteConnection(Connection):
     ) -> dict[str, Any]:
         """The first ``rows`` rows (at most 100) of ``dataset`` as Odibi's ``PreviewResult``.
 
-        All columns, or only ``columns`` (``ValueError`` naming an unknown one).
+        All columns, or only ``columns`` (``ValueError`` naming an unknown one);
+        ``main.orders`` names ``orders``, as in :meth:`get_table_info`.
         """
         rows = _non_negative("rows", rows)
         with self._session() as db:
-            names = _chosen(dataset, sql.columns(db, dataset), columns)
-            return catalog.preview(db, dataset, rows, names)
+            table = catalog.table_name(db, dataset)
+            names = _chosen(table, sql.columns(db, table), columns)
+            return catalog.preview(db, table, rows, names)
 
     def get_schema(self, dataset: str) -> dict[str, Any]:
         """``{"dataset", "columns": [{"name", "type", "nullable", "primary_key"}]}``.

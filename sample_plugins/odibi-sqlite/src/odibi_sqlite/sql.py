@@ -41,6 +41,14 @@ def datasets(db: sqlite3.Connection, limit: int) -> list[tuple[str, str]]:
     return [(str(name), str(kind)) for name, kind in rows]
 
 
+def exists(db: sqlite3.Connection, table: str) -> bool:
+    """Whether the main schema has a table or view named ``table``."""
+    row = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?", (table,)
+    ).fetchone()
+    return row is not None
+
+
 def kind(db: sqlite3.Connection, table: str) -> str:
     """``"table"`` or ``"view"``: what ``table`` is in the main schema.
 
