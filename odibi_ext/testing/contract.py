@@ -20,9 +20,7 @@ every pytest session of an environment where odibi-ext is installed.
 from __future__ import annotations
 
 import contextlib
-import enum
 import logging
-import traceback
 from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -34,9 +32,14 @@ from typing import NoReturn
 import pytest
 
 from odibi_ext.testing import sql_rules
+from odibi_ext.testing.subject import DEFAULT_IMPORT_TIMEOUT
+from odibi_ext.testing.subject import DriverUnderTest
+from odibi_ext.testing.subject import discover
+from odibi_ext.testing.subject import exception_text
+from odibi_ext.testing.subject import shown_keys
+from odibi_ext.testing.subject import validation_mode_enum
 
 if TYPE_CHECKING:
-    from odibi_ext.info import DriverInfo
     from odibi_ext.registry import ConnectionRegistry
 
 #: A key no driver knows: the factory must refuse it, naming it.
@@ -46,56 +49,6 @@ SECRET_KEY: Final = "odibi_ext_contract_password"  # noqa: S105  # a key name, n
 SECRET_VALUE: Final = "contract-canary-S3cr3t-9b1f"  # noqa: S105  # a canary, searched for
 #: The connection name every rule uses.
 CONNECTION_NAME: Final = "contract"
-#: Seconds a fresh process may take to import the driver before it counts as hanging.
-DEFAULT_IMPORT_TIMEOUT: Final = 30.0
-
-
-class StandInValidationMode(enum.StrEnum):
-    """The values of Odibi's ``ValidationMode``, for environments without Odibi."""
-
-    LAZY = "lazy"
-    EAGER = "eager"
-
-
-def validation_mode_enum() -> type[enum.Enum]:
-    """Odibi's own ``ValidationMode`` when Odibi is installed, else a stand-in with its values.
-
-    The contract passes the enum member, as Odibi does, so a factory that
-    compares with ``==`` or reads ``.value`` is checked against the real thing.
-    """
-    import importlib.util
-
-    if importlib.util.find_spec("odibi") is None:
-        return StandInValidationMode
-    # The host's enum itself; importing odibi.config loads pydantic, not pandas,
-    # and does not touch logging.
-    from odibi.config import ValidationMode  # type: ignore[import-untyped]
-
-    mode: type[enum.Enum] = ValidationMode
-    return mode
-
-
-class _Driver:
-    """What the contract found out about the driver, once per test class."""
-
-    __slots__ = (
-        "blocked",
-        "distribution",
-        "import_problem",
-        "info",
-        "unique_problem",
-        "version",
-    )
-
-    def __init__(self, info: DriverInfo | None, distribution: str | None) -> None:
-        self.info = info
-        self.distribution = distribution
-        self.version: str | None = None
-        #: Why the in-process rules cannot run (an earlier rule broke), or None.
-        self.blocked: str | None = None
-        #: What broke the rules type_name_is_unique and imports_in_a_fresh_process, or None.
-        self.unique_problem: str | None = None
-        self.import_problem: str | None = None
 
 
 class DriverContract:
@@ -145,17 +98,22 @@ class DriverContract:
     # -- the contract's own fixtures -----------------------------------------------------
 
     @pytest.fixture
-    def contract_driver(self) -> _Driver:
+    def contract_driver(self) -> DriverUnderTest:
         """The driver under test: found, its import probed in a fresh process, once per class."""
         cls = type(self)
         driver = cls.__dict__.get("_contract_driver")
         if driver is None:
-            driver = _discover(cls)
+            driver = discover(
+                cls.__qualname__,
+                getattr(cls, "type_name", None),
+                cls.distribution,
+                cls.import_timeout,
+            )
             cls._contract_driver = driver  # type: ignore[attr-defined]
         return driver
 
     @pytest.fixture
-    def contract_registry(self, contract_driver: _Driver) -> ConnectionRegistry:
+    def contract_registry(self, contract_driver: DriverUnderTest) -> ConnectionRegistry:
         """A registry seeing the distribution under test only, with its drivers pinned to it."""
         if contract_driver.blocked is not None:
             pytest.fail(contract_driver.blocked, pytrace=False)
@@ -166,7 +124,7 @@ class DriverContract:
 
     # -- rules: where the driver comes from ----------------------------------------------
 
-    def test_published_by_a_distribution(self, contract_driver: _Driver) -> None:
+    def test_published_by_a_distribution(self, contract_driver: DriverUnderTest) -> None:
         """The type name is an entry point of an installed distribution, with a version."""
         info = contract_driver.info
         if info is None:
@@ -185,7 +143,7 @@ class DriverContract:
                 "set `version` in pyproject.toml and reinstall",
             )
 
-    def test_type_name_is_unique(self, contract_driver: _Driver) -> None:
+    def test_type_name_is_unique(self, contract_driver: DriverUnderTest) -> None:
         """No other distribution, and no Odibi built-in, offers the same type name."""
         self._require_found(contract_driver)
         if contract_driver.unique_problem is not None:
@@ -196,7 +154,7 @@ class DriverContract:
                 "distribution's name) in its entry point",
             )
 
-    def test_imports_in_a_fresh_process(self, contract_driver: _Driver) -> None:
+    def test_imports_in_a_fresh_process(self, contract_driver: DriverUnderTest) -> None:
         """Importing the driver in a fresh process neither hangs nor ends the process."""
         self._require_found(contract_driver)
         if contract_driver.import_problem is not None:
@@ -208,7 +166,7 @@ class DriverContract:
             )
 
     def test_loads_through_odibi_ext(
-        self, contract_registry: ConnectionRegistry, contract_driver: _Driver
+        self, contract_registry: ConnectionRegistry, contract_driver: DriverUnderTest
     ) -> None:
         """odibi-ext loads the driver: importable, and a ``factory(name, config)``."""
         from odibi_ext.errors import OdibiExtError
@@ -263,11 +221,11 @@ class DriverContract:
                 "compare the config's keys with the ones the driver knows (plus Odibi's "
                 "'type' and 'validation_mode') and raise ValueError naming the unknown ones",
             )
-        if UNKNOWN_KEY not in _exception_text(error):
+        if UNKNOWN_KEY not in exception_text(error):
             self._broken(
                 "refuses_unknown_keys",
                 f"the error does not name the unknown key {UNKNOWN_KEY!r}: "
-                f"{_exception_text(error)!r}",
+                f"{exception_text(error)!r}",
                 "name every unknown key in the message (and list the known ones)",
             )
 
@@ -286,7 +244,7 @@ class DriverContract:
             self._broken(
                 "eager_mode_validates_at_creation",
                 f"invalid_config fails at creation even with validation_mode 'lazy' "
-                f"({_exception_text(refused)}), so eager validation cannot be told apart",
+                f"({exception_text(refused)}), so eager validation cannot be told apart",
                 "check only the config's shape in the factory and leave I/O to validate(); "
                 "or set invalid_config to a config whose validate() fails",
             )
@@ -340,7 +298,7 @@ class DriverContract:
             except Exception as exc:
                 self._broken(
                     "validate_accepts_the_config",
-                    f"validate() raised for config: {_exception_text(exc)}",
+                    f"validate() raised for config: {exception_text(exc)}",
                     "set `config` to a config that works, or fix validate()",
                 )
             if result is not None:
@@ -393,7 +351,7 @@ class DriverContract:
         )
         if refused is not None:
             shown.append(
-                ("the error refusing an unknown key", _exception_text(refused, causes=True))
+                ("the error refusing an unknown key", exception_text(refused, causes=True))
             )
         with self._created(contract_registry, driver_config, "secrets_stay_hidden") as c:
             shown += [("repr(connection)", repr(c)), ("str(connection)", str(c))]
@@ -402,7 +360,7 @@ class DriverContract:
                     call()
                 except Exception as exc:
                     shown.append(
-                        ("an error of the working connection", _exception_text(exc, causes=True))
+                        ("an error of the working connection", exception_text(exc, causes=True))
                     )
         if invalid_driver_config is not None:
             for mode in ("lazy", "eager"):
@@ -410,7 +368,7 @@ class DriverContract:
                 error = self._creation_error(contract_registry, config)
                 if error is not None:
                     shown.append(
-                        (f"the {mode} creation error", _exception_text(error, causes=True))
+                        (f"the {mode} creation error", exception_text(error, causes=True))
                     )
                     continue
                 with self._created(contract_registry, config, "secrets_stay_hidden") as c:
@@ -418,7 +376,7 @@ class DriverContract:
                     try:
                         c.validate()
                     except Exception as exc:
-                        shown.append(("the validate() error", _exception_text(exc, causes=True)))
+                        shown.append(("the validate() error", exception_text(exc, causes=True)))
         formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
         shown += [(f"log record of {r.name!r}", formatter.format(r)) for r in caplog.records]
         for where, text in shown:
@@ -455,7 +413,7 @@ class DriverContract:
         except Exception as exc:
             self._broken(
                 "close_and_with_work",
-                f"a second close() raised {_exception_text(exc)}",
+                f"a second close() raised {exception_text(exc)}",
                 "make close() idempotent",
             )
         second = self._create(contract_registry, driver_config, "close_and_with_work")
@@ -511,7 +469,7 @@ class DriverContract:
                 problem = getattr(sql_rules, rule)(connection, pd)
             except Exception as exc:
                 problem = (
-                    f"the round trip raised {_exception_text(exc)}",
+                    f"the round trip raised {exception_text(exc)}",
                     "accept Odibi's calls: write_table(df=, table_name=, schema=, "
                     "if_exists='replace'|'append'|'fail', chunksize=) and "
                     "read_table(table_name=, schema=) returning a DataFrame",
@@ -539,7 +497,7 @@ class DriverContract:
         version = f" {driver.version}" if driver.version else ""
         return f" ({driver.distribution}{version})"
 
-    def _require_found(self, driver: _Driver) -> None:
+    def _require_found(self, driver: DriverUnderTest) -> None:
         if driver.info is None:
             pytest.fail(
                 f"not checked: rule published_by_a_distribution broke for {self.type_name!r}",
@@ -563,7 +521,7 @@ class DriverContract:
             self._require_connection(exc, rule)
             self._broken(
                 rule,
-                f"creating a connection from {_shown_keys(config)} raised {_exception_text(exc)}",
+                f"creating a connection from {shown_keys(config)} raised {exception_text(exc)}",
                 "accept this config (Odibi passes every key of the connection block, 'type' "
                 "and 'validation_mode' included); refuse only keys the driver does not know",
             )
@@ -623,76 +581,3 @@ class DriverContract:
             )
         message = f"not checked: rule creates_a_connection broke ({exc})"
         pytest.fail(message, pytrace=False)
-
-
-def _discover(cls: type[DriverContract]) -> _Driver:
-    """Find the driver in the environment and probe its import in a fresh process."""
-    from odibi_ext.isolation import load_isolated
-    from odibi_ext.policy import Policy
-    from odibi_ext.registry import ConnectionRegistry
-    from odibi_ext.testing.registries import ODIBI_BUILTIN_TYPE_NAMES
-    from odibi_ext.testing.registries import installed_registry
-
-    type_name = getattr(cls, "type_name", None)
-    if not isinstance(type_name, str) or not type_name:
-        pytest.fail(
-            f"{cls.__qualname__} sets no type_name: set `type_name = '...'` to the name "
-            f"your distribution publishes in the 'odibi.connections' entry-point group",
-            pytrace=False,
-        )
-    everything = ConnectionRegistry(policy=Policy())
-    if type_name not in everything:
-        driver = _Driver(None, None)
-        driver.blocked = f"not checked: no installed distribution publishes {type_name!r}"
-        return driver
-    info = everything.info(type_name)
-    offered = [c for c in info.candidates if c.distribution]
-    chosen = cls.distribution or (offered[0].distribution if len(offered) == 1 else None)
-    driver = _Driver(info, chosen)
-    others = sorted({f"{c.distribution} {c.version}" for c in offered if c.distribution != chosen})
-    if type_name in ODIBI_BUILTIN_TYPE_NAMES:
-        driver.unique_problem = (
-            f"{type_name!r} is one of Odibi's built-in connection types; installed beside "
-            f"Odibi the plugin silently replaces the built-in in every project using it"
-        )
-    elif others:
-        driver.unique_problem = (
-            f"{type_name!r} is {'also ' if chosen else ''}offered by {', '.join(others)}: "
-            f"with both installed odibi-ext loads none until an operator pins one, and "
-            f"stock Odibi takes whichever it imports last"
-        )
-    if chosen is None:
-        driver.blocked = (
-            f"not checked: several distributions offer {type_name!r}; set "
-            f"`distribution = '...'` on {cls.__qualname__} to say which one is under test"
-        )
-        return driver
-    driver.version = next((c.version for c in offered if c.distribution == chosen), None)
-    probed, finished = load_isolated(
-        installed_registry(chosen), type_name, timeout=cls.import_timeout
-    )
-    if not finished:
-        driver.import_problem = f"importing it in a fresh process: {probed.error}"
-        driver.blocked = (
-            f"not checked in-process: rule imports_in_a_fresh_process broke ({probed.error})"
-        )
-    return driver
-
-
-def _exception_text(exc: BaseException, *, causes: bool = False) -> str:
-    """What a user could see of ``exc``, on one line: type, message and notes.
-
-    With ``causes``, the exceptions it was raised from or while handling too.
-    """
-    lines = (
-        traceback.format_exception(exc, limit=0)
-        if causes
-        else traceback.format_exception_only(exc)
-    )
-    return " ".join(" ".join(line for line in lines if not line.startswith("Traceback")).split())
-
-
-def _shown_keys(config: Mapping[str, Any]) -> str:
-    if not config:
-        return "an empty config"
-    return "a config with keys " + ", ".join(repr(key) for key in config)
