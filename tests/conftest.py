@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +22,9 @@ import odibi_ext.plugins
 from odibi_ext import NAMESPACE
 from odibi_ext import discovery
 from odibi_ext.testing import TemporarySite as FakeSite
+
+#: The sample distributions of this repository.
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_plugins"
 
 #: The type names Odibi registers itself, as odibi-ext finds them here (the
 #: test extra installs Odibi). Tests about plugins alone disable them.
@@ -99,3 +104,27 @@ def odibi_host() -> Iterator[ModuleType]:
     yield odibi
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def faulty_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """odibi-faulty pip-installed into a directory of its own (put it on PYTHONPATH)."""
+    target = tmp_path_factory.mktemp("faulty")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(SAMPLES / "odibi-faulty"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return target

@@ -1,15 +1,15 @@
 """The contract suite tested: each odibi-faulty driver fails the rule it is built to break.
 
-odibi-faulty is pip-installed into a directory of its own; pytest runs, in a
-child process, a test module with one ``DriverContract`` subclass per faulty
-driver (plus a correct and a leaking throwaway driver), exactly as a driver
-author's project would; the JUnit report says which rules failed and why.
+odibi-faulty is pip-installed into a directory of its own (conftest's
+``faulty_target``); pytest runs, in a child process, a test module with one
+``DriverContract`` subclass per faulty driver (plus a correct, a leaking and
+a naive SQL throwaway driver), exactly as a driver author's project would;
+the JUnit report says which rules failed and why.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -18,8 +18,6 @@ from pathlib import Path
 import pytest
 
 from odibi_ext.testing import TemporarySite
-
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_plugins"
 
 #: class name -> (type name, the rule its driver is built to break, words its message holds)
 FAULTS = {
@@ -168,29 +166,9 @@ class TestNaiveSql(DriverContract):
 
 
 @pytest.fixture(scope="module")
-def faulty_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """odibi-faulty pip-installed into a directory, beside two throwaway drivers."""
-    target = tmp_path_factory.mktemp("faulty-target")
-    # A copy, so that the build never writes into the checkout.
-    source = tmp_path_factory.mktemp("faulty-source") / "odibi-faulty"
-    shutil.copytree(SAMPLES / "odibi-faulty", source)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--target",
-            str(target),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+def kit_drivers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding the throwaway drivers, to put on PYTHONPATH beside odibi-faulty."""
+    target = tmp_path_factory.mktemp("kit-drivers")
     site = TemporarySite(target, tmp_path_factory.mktemp("markers"))
     site.distribution(
         "odibi-kit-good",
@@ -212,7 +190,7 @@ def faulty_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def outcomes(
-    faulty_target: Path, tmp_path_factory: pytest.TempPathFactory
+    faulty_target: Path, kit_drivers: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, dict[str, str | None]]:
     """``{class: {test: failure message, or None when it passed, "skipped" when skipped}}``."""
     project = tmp_path_factory.mktemp("author-project")
@@ -232,7 +210,7 @@ def outcomes(
     )
     report = project / "report.xml"
     env = {
-        "PYTHONPATH": str(faulty_target),
+        "PYTHONPATH": os.pathsep.join([str(faulty_target), str(kit_drivers)]),
         "ODIBI_FAULTY_HANG": "1",
         "ODIBI_EXT_CACHE_DIR": str(project / "cache"),
     }
