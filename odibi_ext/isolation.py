@@ -83,7 +83,29 @@ def probe(request: dict[str, Any]) -> None:
     os._exit(0)
 
 
+def load_isolated(
+    registry: ConnectionRegistry, type_name: str, *, timeout: float = DEFAULT_TIMEOUT
+) -> tuple[DriverInfo, bool]:
+    """Load one driver in a process of its own, as :func:`check_isolated` loads each.
+
+    Returns its :class:`DriverInfo` and whether the child process finished:
+    ``False`` when the import hung past ``timeout``, crashed or ended the
+    process (the info's ``error`` says which). A driver that is not an
+    available entry point is reported as it is, without a process.
+    """
+    info = registry.info(type_name)
+    if info.origin != "entry_point" or info.status != "available":
+        return info, True
+    return _isolated(registry, info, timeout)
+
+
 def _run_child(registry: ConnectionRegistry, info: DriverInfo, timeout: float) -> DriverInfo:
+    return _isolated(registry, info, timeout)[0]
+
+
+def _isolated(
+    registry: ConnectionRegistry, info: DriverInfo, timeout: float
+) -> tuple[DriverInfo, bool]:
     request = {
         "path": [entry for entry in sys.path if isinstance(entry, str)],
         "namespace": registry.namespace,
@@ -103,17 +125,18 @@ def _run_child(registry: ConnectionRegistry, info: DriverInfo, timeout: float) -
     except subprocess.TimeoutExpired:
         _kill_group(process)
         process.communicate()
-        return _failed(
+        timed_out = _failed(
             info,
             f"timed out after {timeout:g} s while importing (process killed)",
             f"Its import did not finish: it may wait on a network or a lock. Give it more "
             f"time with --timeout, or disable the driver in the policy file; report it to "
             f"the maintainers of {_provider(info)}",
         )
+        return timed_out, False
     for line in reversed(stdout.decode("utf-8", "replace").split("\n")):
         if line.startswith(_RESULT_MARK):
             try:
-                return DriverInfo.from_dict(json.loads(line[len(_RESULT_MARK) :]))
+                return DriverInfo.from_dict(json.loads(line[len(_RESULT_MARK) :])), True
             except (ValueError, TypeError):
                 break
     code = process.returncode
@@ -124,12 +147,13 @@ def _run_child(registry: ConnectionRegistry, info: DriverInfo, timeout: float) -
         how = f"exited with status {code} while importing"
         advice = "Its import ended the process (os._exit(), or a crash in native code)"
     last = _last_line(stderr)
-    return _failed(
+    died = _failed(
         info,
         f"{how}; last output: {last}" if last else how,
         f"{advice}: loading it in-process would end the application too. Disable the driver "
         f"in the policy file and report it to the maintainers of {_provider(info)}",
     )
+    return died, False
 
 
 def _failed(info: DriverInfo, error: str, reason: str) -> DriverInfo:

@@ -2,7 +2,8 @@
 
 Nothing mocks ``importlib.metadata`` or stevedore: the fixtures write the same
 files an installer writes (``METADATA``, ``entry_points.txt``) and the plugin
-modules beside them, then put the directory on ``sys.path``.
+modules beside them, then put the directory on ``sys.path``. The helper is
+the test kit's public one (``odibi_site``, :class:`odibi_ext.testing.TemporarySite`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ import logging
 import os
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
-from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
@@ -22,7 +21,7 @@ import pytest
 import odibi_ext.plugins
 from odibi_ext import NAMESPACE
 from odibi_ext import discovery
-from odibi_ext.policy import normalize_distribution
+from odibi_ext.testing import TemporarySite as FakeSite
 
 #: The sample distributions of this repository.
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_plugins"
@@ -32,13 +31,6 @@ SAMPLES = Path(__file__).resolve().parent.parent / "sample_plugins"
 ODIBI_BUILTINS: tuple[str, ...] = tuple(
     candidate.name for candidate in discovery.scan(NAMESPACE)[0] if candidate.origin == "builtin"
 )
-
-#: Source of a plugin module that records each import in a marker file.
-MARKED_MODULE = """
-import os as _os
-with open(_os.path.join({markers!r}, {module!r} + ".imported"), "a") as _f:
-    _f.write("x")
-"""
 
 #: A factory returning a minimal connection.
 GOOD_FACTORY = '''
@@ -64,83 +56,10 @@ def create(name, config):
 '''
 
 
-class FakeSite:
-    """A directory on ``sys.path`` where tests install fake distributions."""
-
-    def __init__(self, root: Path, markers: Path) -> None:
-        self.root = root
-        self.markers = markers
-
-    def distribution(
-        self,
-        name: str,
-        version: str = "1.0.0",
-        *,
-        entry_points: Mapping[str, str] | None = None,
-        modules: Mapping[str, str] | None = None,
-        group: str = NAMESPACE,
-        entry_points_text: str | None = None,
-        root: Path | None = None,
-    ) -> Path:
-        """Install ``name`` with ``entry_points`` (type name -> target) and its modules.
-
-        Every module written records its imports in a marker file (see
-        :meth:`imports`). Returns the ``*.dist-info`` directory.
-        """
-        where = root or self.root
-        dist_info = where / f"{normalize_distribution(name).replace('-', '_')}-{version}.dist-info"
-        dist_info.mkdir(parents=True)
-        (dist_info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8"
-        )
-        if entry_points_text is None:
-            lines = [
-                f"{type_name} = {target}" for type_name, target in (entry_points or {}).items()
-            ]
-            entry_points_text = f"[{group}]\n" + "\n".join(lines) + "\n"
-        (dist_info / "entry_points.txt").write_text(entry_points_text, encoding="utf-8")
-        for module, source in (modules or {}).items():
-            self.module(module, source, root=where)
-        return dist_info
-
-    def module(self, module: str, source: str, *, root: Path | None = None) -> Path:
-        """Write ``module`` (dotted names make packages) with an import marker prepended."""
-        where = root or self.root
-        parts = module.split(".")
-        for depth in range(1, len(parts)):
-            package = where.joinpath(*parts[:depth])
-            package.mkdir(exist_ok=True)
-            init = package / "__init__.py"
-            if not init.exists():
-                init.write_text(self._marked(".".join(parts[:depth]), ""), encoding="utf-8")
-        path = where.joinpath(*parts[:-1], parts[-1] + ".py")
-        path.write_text(self._marked(module, textwrap.dedent(source)), encoding="utf-8")
-        return path
-
-    def imports(self, module: str) -> int:
-        """How many times ``module`` has been imported (executed), in any process."""
-        marker = self.markers / f"{module}.imported"
-        return len(marker.read_text()) if marker.exists() else 0
-
-    def _marked(self, module: str, source: str) -> str:
-        return MARKED_MODULE.format(markers=str(self.markers), module=module) + source
-
-
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSite]:
+def site(odibi_site: FakeSite) -> FakeSite:
     """A fresh directory at the front of ``sys.path`` for fake distributions."""
-    root = tmp_path / "site"
-    markers = tmp_path / "markers"
-    root.mkdir()
-    markers.mkdir()
-    monkeypatch.syspath_prepend(str(root))
-    before = set(sys.modules)
-    yield FakeSite(root, markers)
-    for name in set(sys.modules) - before:
-        module = sys.modules.get(name)
-        file = getattr(module, "__file__", None) or ""
-        if file.startswith(str(tmp_path)):
-            del sys.modules[name]
+    return odibi_site
 
 
 @pytest.fixture(autouse=True)
@@ -148,7 +67,7 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     """No test sees the developer's policy or cache, or another test's default registry."""
     monkeypatch.delenv("ODIBI_EXT_CONFIG", raising=False)
     monkeypatch.delenv("ODIBI_EXT_NO_CACHE", raising=False)
-    monkeypatch.setenv("ODIBI_EXT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ODIBI_EXT_CACHE_DIR", str(tmp_path / "odibi-ext-cache"))
     monkeypatch.setattr(odibi_ext.plugins, "_default", None)
 
 

@@ -87,7 +87,7 @@ def test_no_command_imports_excluded_code(
     tmp_path: Path,
     command: list[str],
 ) -> None:
-    env = dict(subprocess_env, ODIBI_EXT_CACHE_DIR=str(tmp_path / "cache"))
+    env = dict(subprocess_env, ODIBI_EXT_CACHE_DIR=str(tmp_path / "odibi-ext-cache"))
 
     result = subprocess.run(
         [sys.executable, "-m", "odibi_ext", "--config", str(locked_down), *command],

@@ -44,7 +44,7 @@ def index_files(cache: Path) -> list[Path]:
 
 @pytest.fixture
 def cache(tmp_path: Path) -> Path:
-    return tmp_path / "cache"  # where conftest points ODIBI_EXT_CACHE_DIR
+    return tmp_path / "odibi-ext-cache"  # where conftest points ODIBI_EXT_CACHE_DIR
 
 
 def test_a_stable_installation_is_indexed_and_the_index_is_used(

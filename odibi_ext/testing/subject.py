@@ -1,0 +1,149 @@
+"""The driver under test: found among the installed distributions, its import probed.
+
+What the contract learns once per test class, before any rule runs in-process:
+which distribution provides the type name, whether the name clashes, and
+whether importing the driver in a fresh process hangs or ends the process
+(then no rule imports it in the test process).
+"""
+
+from __future__ import annotations
+
+import enum
+import traceback
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Final
+
+import pytest
+
+if TYPE_CHECKING:
+    from odibi_ext.info import DriverInfo
+
+#: Seconds a fresh process may take to import the driver before it counts as hanging.
+DEFAULT_IMPORT_TIMEOUT: Final = 30.0
+
+
+class StandInValidationMode(enum.StrEnum):
+    """The values of Odibi's ``ValidationMode``, for environments without Odibi."""
+
+    LAZY = "lazy"
+    EAGER = "eager"
+
+
+def validation_mode_enum() -> type[enum.Enum]:
+    """Odibi's own ``ValidationMode`` when Odibi is installed, else a stand-in with its values.
+
+    The contract passes the enum member, as Odibi does, so a factory that
+    compares with ``==`` or reads ``.value`` is checked against the real thing.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("odibi") is None:
+        return StandInValidationMode
+    # The one import of Odibi outside odibi_ext.odibi, on purpose: the rule must
+    # hand the factory the host's own enum. odibi.config loads pydantic, not
+    # pandas, and leaves logging alone; only this rule's tests import it.
+    from odibi.config import ValidationMode  # type: ignore[import-untyped]
+
+    mode: type[enum.Enum] = ValidationMode
+    return mode
+
+
+class DriverUnderTest:
+    """What the contract found out about the driver under test, once per test class."""
+
+    __slots__ = (
+        "blocked",
+        "distribution",
+        "import_problem",
+        "info",
+        "unique_problem",
+        "version",
+    )
+
+    def __init__(self, info: DriverInfo | None, distribution: str | None) -> None:
+        self.info = info
+        self.distribution = distribution
+        self.version: str | None = None
+        #: Why the in-process rules cannot run (an earlier rule broke), or None.
+        self.blocked: str | None = None
+        #: What broke the rules type_name_is_unique and imports_in_a_fresh_process, or None.
+        self.unique_problem: str | None = None
+        self.import_problem: str | None = None
+
+
+def discover(
+    owner: str, type_name: object, distribution: str | None, import_timeout: float
+) -> DriverUnderTest:
+    """Find the driver in the environment and probe its import in a fresh process.
+
+    ``owner`` is the contract class, named in messages; the other arguments
+    are its attributes.
+    """
+    from odibi_ext.isolation import load_isolated
+    from odibi_ext.policy import Policy
+    from odibi_ext.registry import ConnectionRegistry
+    from odibi_ext.testing.registries import ODIBI_BUILTIN_TYPE_NAMES
+    from odibi_ext.testing.registries import installed_registry
+
+    if not isinstance(type_name, str) or not type_name:
+        pytest.fail(
+            f"{owner} sets no type_name: set `type_name = '...'` to the name "
+            f"your distribution publishes in the 'odibi.connections' entry-point group",
+            pytrace=False,
+        )
+    everything = ConnectionRegistry(policy=Policy())
+    if type_name not in everything:
+        driver = DriverUnderTest(None, None)
+        driver.blocked = f"not checked: no installed distribution publishes {type_name!r}"
+        return driver
+    info = everything.info(type_name)
+    offered = [c for c in info.candidates if c.distribution]
+    chosen = distribution or (offered[0].distribution if len(offered) == 1 else None)
+    driver = DriverUnderTest(info, chosen)
+    others = sorted({f"{c.distribution} {c.version}" for c in offered if c.distribution != chosen})
+    if type_name in ODIBI_BUILTIN_TYPE_NAMES:
+        driver.unique_problem = (
+            f"{type_name!r} is one of Odibi's built-in connection types; installed beside "
+            f"Odibi the plugin silently replaces the built-in in every project using it"
+        )
+    elif others:
+        driver.unique_problem = (
+            f"{type_name!r} is {'also ' if chosen else ''}offered by {', '.join(others)}: "
+            f"with both installed odibi-ext loads none until an operator pins one, and "
+            f"stock Odibi takes whichever it imports last"
+        )
+    if chosen is None:
+        driver.blocked = (
+            f"not checked: several distributions offer {type_name!r}; set "
+            f"`distribution = '...'` on {owner} to say which one is under test"
+        )
+        return driver
+    driver.version = next((c.version for c in offered if c.distribution == chosen), None)
+    probed, finished = load_isolated(installed_registry(chosen), type_name, timeout=import_timeout)
+    if not finished:
+        driver.import_problem = f"importing it in a fresh process: {probed.error}"
+        driver.blocked = (
+            f"not checked in-process: rule imports_in_a_fresh_process broke ({probed.error})"
+        )
+    return driver
+
+
+def exception_text(exc: BaseException, *, causes: bool = False) -> str:
+    """What a user could see of ``exc``, on one line: type, message and notes.
+
+    With ``causes``, the exceptions it was raised from or while handling too.
+    """
+    lines = (
+        traceback.format_exception(exc, limit=0)
+        if causes
+        else traceback.format_exception_only(exc)
+    )
+    return " ".join(" ".join(line for line in lines if not line.startswith("Traceback")).split())
+
+
+def shown_keys(config: Mapping[str, Any]) -> str:
+    if not config:
+        return "an empty config"
+    return "a config with keys " + ", ".join(repr(key) for key in config)
