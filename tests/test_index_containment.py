@@ -131,7 +131,11 @@ def test_a_distribution_with_a_malformed_line_is_named_on_every_run(
             registry = ConnectionRegistry(policy=Policy())
             assert registry.names() == ["good"], run  # its readable entry is kept
         [broken] = registry.broken_distributions()
-        assert (broken.distribution, broken.version, broken.path) == ("odibi-broken", "2.0.0", path)
+        assert (broken.distribution, broken.version, broken.path) == (
+            "odibi-broken",
+            "2.0.0",
+            path,
+        )
         assert "line 3 'this line has no equals sign'" in broken.error
         [record] = [r for r in caplog.records if "odibi-broken" in r.getMessage()]
         assert record.levelno == logging.WARNING
@@ -155,7 +159,10 @@ def test_check_fails_on_a_broken_distribution_every_time(
         assert main(["check"]) == 1, run
         out, err = capsys.readouterr()
         assert "good" in out
-        assert f"broken: distribution odibi-broken 1.0.0 has unreadable entry-point metadata ({path})" in out
+        assert (
+            f"broken: distribution odibi-broken 1.0.0 has unreadable entry-point metadata ({path})"
+            in out
+        )
         assert "odibi-broken" in err and path in err  # the warning, on every run
 
         assert main(["check", "--format", "json"]) == 1
