@@ -1,4 +1,4 @@
-"""The command line against plugins that print, leave threads running, or get bad limits (issue 12).
+"""The command line against plugins that print or leave threads running, and bad limits (issue 12).
 
 Stdout of a command holds its answer and nothing else (what plugins print
 goes to stderr); a command exits once it has its answer, whatever threads a
@@ -10,7 +10,6 @@ deadline, so a command that would hang fails the test instead.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -201,7 +200,7 @@ def test_check_isolate_still_works_under_a_low_open_files_limit(
         text=True,
         timeout=120,
         check=False,
-        preexec_fn=low_limit,  # noqa: PLW1509  # no threads in this test process's child yet
+        preexec_fn=low_limit,
     )
 
     assert done.returncode == 0, done.stderr

@@ -43,7 +43,7 @@ def age(site: FakeSite, seconds: float = 60.0) -> None:
 
 
 def settled(path: Path) -> None:
-    """Give ``path`` alone an old timestamp, other than the one it had (outside the racy window)."""
+    """Give ``path`` alone an old timestamp, unlike the one it had (outside the racy window)."""
     then = time.time() - 30
     os.utime(path, (then, then))
 
@@ -163,7 +163,8 @@ def test_check_fails_on_a_broken_distribution_every_time(
             f"broken: distribution odibi-broken 1.0.0 has unreadable entry-point metadata ({path})"
             in out
         )
-        assert "odibi-broken" in err and path in err  # the warning, on every run
+        assert "odibi-broken" in err  # the warning, on every run
+        assert path in err
 
         assert main(["check", "--format", "json"]) == 1
         report = json.loads(capsys.readouterr().out)

@@ -8,7 +8,6 @@ Every test runs the real command in a real process (the console script or
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -236,7 +235,7 @@ def test_ctrl_c_during_check_isolate_returns_promptly_and_kills_every_child(
         helpers = [int(path.read_text()) for path in pids.iterdir()]
 
         parent.send_signal(signal.SIGINT)
-        out, err = parent.communicate(timeout=15)
+        _, err = parent.communicate(timeout=15)
     finally:
         parent.kill()
         parent.wait()
