@@ -77,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The command writes its answer to a buffer while plugin code may run;
         # whatever plugins print meanwhile goes to stderr, so stdout holds the
         # answer (the JSON a script parses) and nothing else.
+        # A command whose stdout is someone else's output (set_defaults(
+        # plugin_output_to_stderr=False)) writes straight to it instead.
+        if not getattr(args, "plugin_output_to_stderr", True):
+            return command(registry, args, out, secrets)
         answer = io.StringIO()
         with _plugin_output_to_stderr():
             code = command(registry, args, answer, secrets)

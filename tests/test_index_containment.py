@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 
 import pytest
+import test_index
 from conftest import GOOD_FACTORY
 from conftest import FakeSite
 from test_index import index_files
@@ -25,14 +25,9 @@ from odibi_ext import Policy
 from odibi_ext import index
 from odibi_ext.cli import main
 
-
-@pytest.fixture
-def stable_site(site: FakeSite, monkeypatch: pytest.MonkeyPatch) -> FakeSite:
-    """The fake site alone on ``sys.path`` (stevedore imported first, while it still can be)."""
-    import odibi_ext.loader  # noqa: F401
-
-    monkeypatch.setattr(sys, "path", [str(site.root)])
-    return site
+# test_index's fixtures: the fake site alone on sys.path, and the cache directory.
+stable_site = test_index.stable_site
+cache = test_index.cache
 
 
 def age(site: FakeSite, seconds: float = 60.0) -> None:
@@ -46,11 +41,6 @@ def settled(path: Path) -> None:
     """Give ``path`` alone an old timestamp, unlike the one it had (outside the racy window)."""
     then = time.time() - 30
     os.utime(path, (then, then))
-
-
-@pytest.fixture
-def cache(tmp_path: Path) -> Path:
-    return tmp_path / "cache"  # where conftest points ODIBI_EXT_CACHE_DIR
 
 
 # -- the cache directory may be shared -------------------------------------------------------

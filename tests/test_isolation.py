@@ -10,34 +10,17 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-import pytest
 from conftest import GOOD_FACTORY
 from conftest import FakeSite
+from plugin_kit import allow_only
+from plugin_kit import install
+from plugin_kit import odibi_ext_command
+from plugin_kit import run_process
 
 from odibi_ext import NAMESPACE
-
-
-def install(site: FakeSite, type_name: str, source: str = GOOD_FACTORY) -> str:
-    dist = f"odibi-{type_name}"
-    module = type_name.replace("-", "_")
-    site.distribution(dist, entry_points={type_name: f"{module}:create"}, modules={module: source})
-    return dist
-
-
-def policy_for(tmp_path: Path, *dists: str) -> str:
-    path = tmp_path / "policy.toml"
-    path.write_text(f"[odibi_ext]\nallowed_distributions = {json.dumps(sorted(dists))}\n")
-    return str(path)
-
-
-def console_script() -> str:
-    script = Path(sys.executable).parent / "odibi-ext"
-    assert script.exists(), f"the console script is not installed next to {sys.executable}"
-    return str(script)
 
 
 def check_isolate(
@@ -48,19 +31,8 @@ def check_isolate(
     timeout: float = 120,
 ) -> tuple[int, dict[str, dict[str, object]], str]:
     """Run ``odibi-ext check --isolate --format json``; exit code, drivers by name, stderr."""
-    argv = [console_script(), "--config", policy, "check", "--isolate", "--format", "json"]
-    try:
-        done = subprocess.run(
-            [*argv, *options],
-            env=env,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"check --isolate did not finish within {timeout} s")
+    argv = [*odibi_ext_command(), "--config", policy, "check", "--isolate", "--format", "json"]
+    done = run_process([*argv, *options], env, timeout=timeout, cwd=cwd)
     report = json.loads(done.stdout)
     return done.returncode, {d["name"]: d for d in report["drivers"]}, done.stderr
 
@@ -110,7 +82,7 @@ def test_a_healthy_driver_is_loaded_whatever_it_does_to_stdout(
         install(site, "with-helper", starts_a_helper(helper_pid)),
     ]
 
-    code, drivers, err = check_isolate(policy_for(tmp_path, *dists), cli_env, "--timeout", "20")
+    code, drivers, err = check_isolate(allow_only(tmp_path, *dists), cli_env, "--timeout", "20")
 
     assert {name: d["status"] for name, d in drivers.items()} == dict.fromkeys(
         ["closed-stdout", "new-stdout", "no-newline", "with-helper"], "loaded"
@@ -130,7 +102,7 @@ def test_code_in_the_working_directory_never_runs_in_a_child(
         (workdir / f"{module}.py").write_text(
             f"open({str(marker)!r}, 'a').write({module!r})\nraise SystemExit(9)\n"
         )
-    policy = policy_for(tmp_path, install(site, "plain"))
+    policy = allow_only(tmp_path, install(site, "plain"))
 
     code, drivers, err = check_isolate(policy, cli_env, "--timeout", "20", cwd=workdir)
 
@@ -163,7 +135,7 @@ def test_thousands_of_entry_points_are_checked_by_few_processes(
     )
 
     code, drivers, err = check_isolate(
-        policy_for(tmp_path, "odibi-many"), cli_env, "--timeout", "60", timeout=600
+        allow_only(tmp_path, "odibi-many"), cli_env, "--timeout", "60", timeout=600
     )
 
     assert code == 0, err
@@ -190,7 +162,7 @@ def test_a_driver_that_hangs_or_kills_its_child_is_judged_alone(
 
     # One job: all five start in one child, in name order.
     code, drivers, _ = check_isolate(
-        policy_for(tmp_path, *dists), cli_env, "--timeout", "2", "--jobs", "1"
+        allow_only(tmp_path, *dists), cli_env, "--timeout", "2", "--jobs", "1"
     )
 
     assert code == 1
@@ -210,27 +182,34 @@ def test_a_driver_that_hangs_or_kills_its_child_is_judged_alone(
 # -- no child outlives the command -------------------------------------------------------------
 
 
-def test_ctrl_c_during_check_isolate_returns_promptly_and_kills_every_child(
-    site: FakeSite, cli_env: dict[str, str], tmp_path: Path
-) -> None:
-    pids = tmp_path / "pids"
+def stuck_with_a_helper(pids: Path) -> str:
+    """A plugin that starts a helper process, then hangs; it writes ``pids/<its pid>``
+    holding the helper's pid."""
     pids.mkdir()
-    stuck = (
+    return (
         "import os, subprocess, time\n"
         "_helper = subprocess.Popen(['sleep', '300'])\n"
         f"open(os.path.join({str(pids)!r}, str(os.getpid())), 'w').write(str(_helper.pid))\n"
         "time.sleep(300)\n"
     )
+
+
+def test_ctrl_c_during_check_isolate_returns_promptly_and_kills_every_child(
+    site: FakeSite, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    pids = tmp_path / "pids"
+    stuck = stuck_with_a_helper(pids)
     dists = [install(site, "stuck-one", stuck), install(site, "stuck-two", stuck)]
     parent = subprocess.Popen(
-        [console_script(), "--config", policy_for(tmp_path, *dists), "check", "--isolate"],
+        [*odibi_ext_command(), "--config", allow_only(tmp_path, *dists), "check", "--isolate"],
         env=cli_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        assert wait_until(lambda: len(list(pids.iterdir())) == 2, 60), "children never started"
+        started = lambda: [p for p in pids.iterdir() if p.read_text()]  # noqa: E731
+        assert wait_until(lambda: len(started()) == 2, 60), "children never started"
         children = [int(path.name) for path in pids.iterdir()]
         helpers = [int(path.read_text()) for path in pids.iterdir()]
 
@@ -251,17 +230,12 @@ def test_children_of_a_killed_check_do_not_outlive_it(
     site: FakeSite, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     pids = tmp_path / "pids"
-    pids.mkdir()
-    stuck = (
-        "import os, time\n"
-        f"open(os.path.join({str(pids)!r}, str(os.getpid())), 'w').close()\n"
-        "time.sleep(300)\n"
-    )
+    stuck = stuck_with_a_helper(pids)
     parent = subprocess.Popen(
         [
-            console_script(),
+            *odibi_ext_command(),
             "--config",
-            policy_for(tmp_path, install(site, "stuck", stuck)),
+            allow_only(tmp_path, install(site, "stuck", stuck)),
             "check",
             "--isolate",
         ],
@@ -270,13 +244,16 @@ def test_children_of_a_killed_check_do_not_outlive_it(
         stderr=subprocess.DEVNULL,
     )
     try:
-        assert wait_until(lambda: any(pids.iterdir()), 60), "the child never started"
-        [child] = [int(path.name) for path in pids.iterdir()]
+        started = lambda: [p for p in pids.iterdir() if p.read_text()]  # noqa: E731
+        assert wait_until(started, 60), "the child never started"
+        [record] = started()
+        child, helper = int(record.name), int(record.read_text())
     finally:
         parent.kill()  # SIGKILL: no cleanup in the parent at all
         parent.wait()
 
     assert wait_until(lambda: not alive(child), 10), "the child outlived its killed parent"
+    assert wait_until(lambda: not alive(helper), 10), "the plugin's helper outlived the check"
 
 
 def test_timeouts_kill_what_the_plugin_started(
@@ -286,7 +263,7 @@ def test_timeouts_kill_what_the_plugin_started(
     source = (
         starts_a_helper(helper_pid).replace(GOOD_FACTORY, "") + "import time\ntime.sleep(300)\n"
     )
-    policy = policy_for(tmp_path, install(site, "slow", source))
+    policy = allow_only(tmp_path, install(site, "slow", source))
 
     code, drivers, _ = check_isolate(policy, cli_env, "--timeout", "2")
 

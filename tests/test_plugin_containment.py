@@ -11,7 +11,6 @@ subprocess with a deadline, so a regression fails instead of hanging the suite.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import textwrap
 import threading
@@ -20,6 +19,10 @@ from pathlib import Path
 import pytest
 from conftest import GOOD_FACTORY
 from conftest import FakeSite
+from plugin_kit import allow_only
+from plugin_kit import install
+from plugin_kit import odibi_ext_command
+from plugin_kit import run_process
 
 import odibi_ext.plugins
 from odibi_ext import ConnectionRegistry
@@ -69,21 +72,8 @@ FakeConnection.validate = _validate
 PASSWORD = "hunter2-very-secret"
 
 
-def install(site: FakeSite, type_name: str, source: str) -> str:
-    dist = f"odibi-{type_name}"
-    module = type_name.replace("-", "_")
-    site.distribution(dist, entry_points={type_name: f"{module}:create"}, modules={module: source})
-    return dist
-
-
 def only(*dists: str) -> Policy:
     return Policy(allowed_distributions=frozenset(dists))
-
-
-def policy_path(tmp_path: Path, *dists: str) -> str:
-    path = tmp_path / "policy.toml"
-    path.write_text(f"[odibi_ext]\nallowed_distributions = {json.dumps(sorted(dists))}\n")
-    return str(path)
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -114,7 +104,7 @@ def test_load_plugins_survives_a_factory_that_exits_when_inspected(
     site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(
-        "ODIBI_EXT_CONFIG", policy_path(tmp_path, install(site, "lazy", LAZY_PROXY_EXITS))
+        "ODIBI_EXT_CONFIG", allow_only(tmp_path, install(site, "lazy", LAZY_PROXY_EXITS))
     )
 
     [info] = odibi_ext.plugins.load_plugins()
@@ -125,7 +115,7 @@ def test_load_plugins_survives_a_factory_that_exits_when_inspected(
 def test_every_command_reports_a_factory_that_exits_when_inspected(
     site: FakeSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    policy = policy_path(tmp_path, install(site, "lazy", LAZY_PROXY_EXITS))
+    policy = allow_only(tmp_path, install(site, "lazy", LAZY_PROXY_EXITS))
 
     code, out, _ = cli(capsys, "--config", policy, "list", "--load", "--format", "json")
     assert code == 0
@@ -197,22 +187,8 @@ def test_connect_in_a_process_exits_1_without_a_traceback_when_validate_aborts(
 ) -> None:
     install(site, "validate-aborts", VALIDATE_RAISES_ITS_OWN)
 
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "odibi_ext",
-            "connect",
-            "validate-aborts",
-            "--set",
-            f"password={PASSWORD}",
-        ],
-        env=cli_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    command = ["connect", "validate-aborts", "--set", f"password={PASSWORD}"]
+    done = run_process([*odibi_ext_command("module"), *command], cli_env)
 
     assert done.returncode == 1, done.stderr
     assert "result:  failed: PluginAbort: cannot log in with ***" in done.stdout
@@ -245,23 +221,13 @@ def test_load_plugins_does_not_deadlock_when_an_import_resolves_a_driver_from_a_
         install(site, "a-resolver", resolver + GOOD_FACTORY),
         install(site, "b-target", GOOD_FACTORY),
     ]
-    env = dict(cli_env, ODIBI_EXT_CONFIG=policy_path(tmp_path, *dists))
+    env = dict(cli_env, ODIBI_EXT_CONFIG=allow_only(tmp_path, *dists))
     script = (
         "import json, odibi_ext.plugins\n"
         "print(json.dumps({i.name: i.status for i in odibi_ext.plugins.load_plugins()}))\n"
     )
 
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", script],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail("load_plugins() deadlocked on a plugin resolving a driver from a thread")
+    done = run_process([sys.executable, "-c", script], env)  # a deadlock fails it at 60 s
 
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"a-resolver": "loaded", "b-target": "loaded"}
@@ -307,7 +273,7 @@ def test_refresh_racing_a_first_load_raises_only_documented_errors(
     site: FakeSite, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     dist = install(site, "good", GOOD_FACTORY)
-    env = dict(cli_env, ODIBI_EXT_CONFIG=policy_path(tmp_path, dist))
+    env = dict(cli_env, ODIBI_EXT_CONFIG=allow_only(tmp_path, dist))
     # Each round forgets stevedore, so its first import races the refresher again.
     script = textwrap.dedent(
         """
@@ -346,14 +312,7 @@ def test_refresh_racing_a_first_load_raises_only_documented_errors(
         """
     )
 
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_process([sys.executable, "-c", script], env, timeout=120)
 
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
