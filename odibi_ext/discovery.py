@@ -107,8 +107,9 @@ def scan(namespace: str) -> Scan:
     cannot be parsed (a line without ``=``, bytes that are not UTF-8) is
     returned in ``broken`` and its readable entries are kept, instead of
     hiding every other driver. ``metadata_files`` holds every distribution's
-    ``entry_points.txt`` path (present or not) and each provider's metadata
-    file, so that an index can notice any of them being written in place.
+    ``entry_points.txt`` (its metadata directory when it has none) and each
+    provider's metadata file, so that an index can notice any of them being
+    written in place.
     """
     import importlib.metadata
 
@@ -131,9 +132,11 @@ def scan(namespace: str) -> Scan:
             if identity in seen_distributions:
                 continue
             seen_distributions.add(identity)
-            if entry_points_file is not None:
-                metadata_files.append(entry_points_file)
             text, problem = _entry_points_text(dist, entry_points_file, section)
+            if entry_points_file is not None:
+                # Without the file, its directory: creating one there changes its time.
+                exists = text is not None or problem is not None
+                metadata_files.append(entry_points_file if exists else str(metadata_dir))
             # Most distributions publish nothing in our group: skip them
             # before paying for the metadata parse.
             if problem is None and (not text or section not in text):
@@ -141,16 +144,7 @@ def scan(namespace: str) -> Scan:
             distribution = dist.metadata["Name"] or None
             version = dist.version
             location = os.path.abspath(str(dist.locate_file("")))
-            if problem is None:
-                try:
-                    entry_points = [
-                        (ep.name, ep.value) for ep in dist.entry_points.select(group=namespace)
-                    ]
-                except Exception as exc:  # a malformed line spoils importlib's whole parse
-                    entry_points, problem = _readable_entries(text or "", section)
-                    problem = problem or describe_exception_briefly(exc)
-            else:
-                entry_points = []
+            entry_points, problem = _entries(dist, namespace, text, problem)
         except Exception as exc:  # one broken distribution must not hide the rest
             LOG.warning(
                 "skipping a distribution with unreadable metadata (%s): %s",
@@ -159,11 +153,7 @@ def scan(namespace: str) -> Scan:
             )
             continue
         if metadata_dir is not None:
-            for name in ("METADATA", "PKG-INFO"):
-                candidate_file = os.path.join(str(metadata_dir), name)
-                if os.path.exists(candidate_file):
-                    metadata_files.append(candidate_file)
-                    break
+            metadata_files.extend(_metadata_file(str(metadata_dir)))
         if problem is not None:
             broken.append(
                 BrokenDistribution(
@@ -189,6 +179,31 @@ def scan(namespace: str) -> Scan:
             found.append((rank, identity, len(found), candidate))
     found.sort(key=lambda item: item[:3])
     return Scan([item[3] for item in found], sorted(metadata_files), broken)
+
+
+def _entries(
+    dist: "importlib.metadata.Distribution",
+    namespace: str,
+    text: str | None,
+    problem: str | None,
+) -> tuple[list[tuple[str, str]], str | None]:
+    """``(name, value)`` of each entry point in ``namespace``, and what is wrong, if anything."""
+    if problem is not None:
+        return [], problem
+    try:
+        return [(ep.name, ep.value) for ep in dist.entry_points.select(group=namespace)], None
+    except Exception as exc:  # a malformed line spoils importlib's whole parse
+        entries, problem = _readable_entries(text or "", f"[{namespace}]")
+        return entries, problem or describe_exception_briefly(exc)
+
+
+def _metadata_file(directory: str) -> list[str]:
+    """The file holding a distribution's name and version (``METADATA`` or ``PKG-INFO``)."""
+    for name in ("METADATA", "PKG-INFO"):
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            return [path]
+    return []
 
 
 def _entry_points_text(

@@ -253,10 +253,16 @@ def _read(
 
 def _check(entries: list[Any], files: list[Any]) -> tuple[bool, Stamps | None]:
     """Whether the stamps still hold, and new stamps when only directory times moved."""
+    stat = os.stat  # one stat per distribution: this loop is most of a warm start
     for path, mtime in files:
-        if not isinstance(path, str) or _mtime(path) != mtime:
-            LOG.debug("index: %s changed", path)
-            return False, None
+        try:
+            if stat(path).st_mtime_ns == mtime:
+                continue
+        except (OSError, ValueError, TypeError):
+            if mtime == -1:
+                continue
+        LOG.debug("index: %s changed", path)
+        return False, None
     restamped: Stamps | None = None
     for position, (path, mtime, listing) in enumerate(entries):
         if not isinstance(path, str):
