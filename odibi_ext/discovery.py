@@ -194,7 +194,7 @@ def _entries(
         return [(ep.name, ep.value) for ep in dist.entry_points.select(group=namespace)], None
     except Exception as exc:  # a malformed line spoils importlib's whole parse
         entries, problem = _readable_entries(text or "", f"[{namespace}]")
-        return entries, problem or describe_exception_briefly(exc)
+        return entries, problem or _brief(exc)
 
 
 def _metadata_file(directory: str) -> list[str]:
@@ -246,7 +246,7 @@ def _readable_entries(text: str, section: str) -> tuple[list[tuple[str, str]], s
     return entries, problem
 
 
-def describe_exception_briefly(exc: BaseException) -> str:
+def _brief(exc: BaseException) -> str:
     """``ExcType: message`` on one line, cut to a readable length."""
     text = " ".join(str(exc).split())
     text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
