@@ -59,10 +59,13 @@ class UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
     parser = _parser()
+    ours, odibi_args = _split_odibi_command(list(sys.argv[1:] if argv is None else argv))
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(ours)
     except SystemExit as exc:  # argparse has printed usage or help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if odibi_args is not None:
+        return _odibi(args, odibi_args)
     args.format = args.format or args.global_format or "table"
     out: TextIO = sys.stdout
     secrets: set[str] = set()
@@ -77,10 +80,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The command writes its answer to a buffer while plugin code may run;
         # whatever plugins print meanwhile goes to stderr, so stdout holds the
         # answer (the JSON a script parses) and nothing else.
-        # A command whose stdout is someone else's output (set_defaults(
-        # plugin_output_to_stderr=False)) writes straight to it instead.
-        if not getattr(args, "plugin_output_to_stderr", True):
-            return command(registry, args, out, secrets)
         answer = io.StringIO()
         with _plugin_output_to_stderr():
             code = command(registry, args, answer, secrets)
@@ -150,6 +149,61 @@ def _plugin_output_to_stderr() -> Iterator[None]:
 
 
 # -- commands ------------------------------------------------------------------------------
+
+
+def _odibi(args: argparse.Namespace, odibi_args: list[str]) -> int:
+    """``odibi-ext odibi ARGS...``: Odibi's own command line, with odibi-ext in charge.
+
+    Odibi configures the root logger itself, so odibi-ext's own records get a
+    handler of their own (stderr) for the run instead of the root handler the
+    other commands use.
+    """
+    logger = logging.getLogger("odibi_ext")
+    saved = (logger.level, logger.propagate)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_ScrubbingFormatter(set()))
+    handler.setLevel(logging.CRITICAL if args.quiet else logging.WARNING)
+    if args.verbose:
+        handler.setLevel(logging.DEBUG)
+        logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        from odibi_ext import odibi
+
+        policy = Policy.from_file(args.config) if args.config else Policy.from_env()
+        return odibi.run(odibi_args, ConnectionRegistry(policy=policy))
+    except (OdibiExtError, ValueError) as exc:  # no usable Odibi, or a bad policy file
+        _error(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+#: Global options that take a value, as the parser below defines them.
+_VALUED_OPTIONS: Final = frozenset({"--config", "--format"})
+
+
+def _split_odibi_command(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """``(our arguments, Odibi's)`` when the command is ``odibi``; else ``(argv, None)``.
+
+    Everything after ``odibi`` belongs to Odibi's own parser, options and
+    ``--help`` included, so it never reaches ours.
+    """
+    position = 0
+    while position < len(argv):
+        word = argv[position]
+        if word == "odibi":
+            return argv[: position + 1], argv[position + 1 :]
+        if not word.startswith("-") or word == "--":
+            break
+        position += 2 if word in _VALUED_OPTIONS else 1
+    return argv, None
 
 
 def _list(registry: ConnectionRegistry, args: argparse.Namespace, out: TextIO, _: set[str]) -> int:
@@ -443,7 +497,8 @@ def _parser() -> argparse.ArgumentParser:
             "  odibi-ext list                      what is installed (imports no plugin)\n"
             "  odibi-ext show sqlite               one driver in detail\n"
             "  odibi-ext check --isolate           load each driver in its own process\n"
-            "  odibi-ext connect sqlite --set path=demo.db\n\n"
+            "  odibi-ext connect sqlite --set path=demo.db\n"
+            "  odibi-ext odibi run project.yaml    Odibi's CLI, drivers loaded by odibi-ext\n\n"
             "exit codes: 0 fine, 1 what was checked failed, 2 usage or input error"
         ),
         formatter_class=formatter,
@@ -570,5 +625,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     connect.add_argument(
         "--config-file", metavar="F", help="a TOML or JSON file holding the config mapping"
+    )
+
+    commands.add_parser(
+        "odibi",
+        help="run Odibi's own command line (odibi ARGS...) with odibi-ext in charge of its "
+        "connection drivers and the policy applied; exits with Odibi's status",
+        description="Everything after 'odibi' goes to Odibi's command line, e.g. "
+        "odibi-ext --config policy.toml odibi run project.yaml",
     )
     return parser

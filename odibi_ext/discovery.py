@@ -20,6 +20,9 @@ LOG = logging.getLogger(__name__)
 
 _SEPARATORS: Final = r"[-_.]+"
 
+#: The entry-point group Odibi connection drivers are published in.
+NAMESPACE: Final = "odibi.connections"
+
 
 # No ``from __future__ import annotations`` here or in resolution.py: typing
 # compiles a NamedTuple's string annotations one by one, a millisecond that
@@ -51,7 +54,9 @@ class Candidate(NamedTuple):
 
     ``location`` is the ``sys.path`` entry the distribution was found in.
     ``selected`` and ``reason`` say whether the policy took this candidate and
-    why it was taken or excluded; discovery leaves them unset.
+    why it was taken or excluded; discovery leaves them unset. ``origin`` is
+    ``"entry_point"``, or ``"builtin"`` for a factory Odibi itself registers
+    (see :mod:`odibi_ext.builtins`).
     """
 
     name: str
@@ -61,6 +66,11 @@ class Candidate(NamedTuple):
     location: str | None = None
     selected: bool = False
     reason: str | None = None
+    origin: str = "entry_point"
+
+
+#: Odibi's own distribution, normalized: its built-ins are candidates too.
+_HOST: Final = "odibi"
 
 
 def normalize_distribution(name: str) -> str:
@@ -110,6 +120,10 @@ def scan(namespace: str) -> Scan:
     ``entry_points.txt`` (its metadata directory when it has none) and each
     provider's metadata file, so that an index can notice any of them being
     written in place.
+
+    For Odibi's own group, when Odibi is installed, its built-in factories
+    come first (Odibi registers them before any plugin), with the source file
+    they were read from and Odibi's metadata file among the files returned.
     """
     import importlib.metadata
 
@@ -120,6 +134,7 @@ def scan(namespace: str) -> Scan:
     broken: list[BrokenDistribution] = []
     seen_distributions: set[str] = set()
     seen: set[tuple[str, str, str]] = set()
+    host: tuple[str | None, str | None] | None = None
     for dist in importlib.metadata.distributions():
         # PathDistribution keeps its directory private; without it the index
         # falls back to stamping sys.path entries only.
@@ -132,6 +147,10 @@ def scan(namespace: str) -> Scan:
             if identity in seen_distributions:
                 continue
             seen_distributions.add(identity)
+            if identity == _HOST and namespace == NAMESPACE:
+                host = (dist.version, os.path.abspath(str(dist.locate_file(""))))
+                if metadata_dir is not None:  # built-ins show its version
+                    metadata_files.extend(_metadata_file(str(metadata_dir)))
             text, problem = _entry_points_text(dist, entry_points_file, section)
             if entry_points_file is not None:
                 # Without the file, its directory: creating one there changes its time.
@@ -178,7 +197,27 @@ def scan(namespace: str) -> Scan:
             )
             found.append((rank, identity, len(found), candidate))
     found.sort(key=lambda item: item[:3])
-    return Scan([item[3] for item in found], sorted(metadata_files), broken)
+    candidates = _builtins_first([item[3] for item in found], host, metadata_files)
+    return Scan(candidates, sorted(metadata_files), broken)
+
+
+def _builtins_first(
+    candidates: list[Candidate],
+    host: tuple[str | None, str | None] | None,
+    metadata_files: list[str],
+) -> list[Candidate]:
+    """Odibi's built-ins (when ``host``, its version and location, is known), then ``candidates``.
+
+    The source file the built-ins were read from joins ``metadata_files``.
+    """
+    if host is None:
+        return candidates
+    from odibi_ext import builtins
+
+    offered, source = builtins.scan(*host)
+    if source is not None:
+        metadata_files.append(source)
+    return [*offered, *candidates]
 
 
 def _entries(

@@ -38,7 +38,7 @@ from odibi_ext.environment import NO_CACHE_ENV
 
 LOG = logging.getLogger(__name__)
 
-FORMAT: Final = 3
+FORMAT: Final = 4
 
 #: Directory timestamps move in kernel ticks, not nanoseconds: a directory
 #: changed within this window of a scan could change again without its
@@ -173,7 +173,9 @@ def _save(
         "path": entries,
         "stamps": stamps.entries,
         "files": stamps.files,
-        "candidates": [[c.name, c.target, c.distribution, c.version, c.location] for c in found],
+        "candidates": [
+            [c.name, c.target, c.distribution, c.version, c.location, c.origin] for c in found
+        ],
         "broken": [list(b) for b in broken],
     }
     _write(filename, payload)
@@ -289,15 +291,15 @@ def _trusted(status: os.stat_result) -> bool:
 
 
 def _candidate(row: Any) -> Candidate:
-    if not isinstance(row, list) or len(row) != 5:
+    if not isinstance(row, list) or len(row) != 6:
         raise TypeError(f"bad candidate row {row!r}")
-    name, target, distribution, version, location = row
-    if not isinstance(name, str) or not isinstance(target, str):
+    name, target, distribution, version, location, origin = row
+    if not all(isinstance(value, str) for value in (name, target, origin)):
         raise TypeError(f"bad candidate row {row!r}")
     for optional in (distribution, version, location):
         if optional is not None and not isinstance(optional, str):
             raise TypeError(f"bad candidate row {row!r}")
-    return Candidate(name, target, distribution, version, location)
+    return Candidate(name, target, distribution, version, location, origin=origin)
 
 
 def _broken(row: Any) -> BrokenDistribution:

@@ -20,7 +20,7 @@ from odibi_ext.errors import load_advice
 from odibi_ext.resolution import Resolution
 
 Status = Literal["available", "loaded", "failed", "conflict", "disabled"]
-Origin = Literal["entry_point", "registered"]
+Origin = Literal["entry_point", "registered", "builtin"]
 
 _SHADOWED: Final = "shadowed by a driver registered in-process"
 
@@ -107,7 +107,7 @@ def entry_point_info(
         target=_joined(c.target for c in shown) or "",
         distribution=_joined(c.distribution for c in shown),
         version=_joined(c.version for c in shown),
-        origin="entry_point",
+        origin="builtin" if all(c.origin == "builtin" for c in shown) else "entry_point",
         status=status,
         load_ms=load_ms,
         error=error,

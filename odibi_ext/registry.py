@@ -16,6 +16,7 @@ from odibi_ext import index
 from odibi_ext.contract import REGISTERED_TARGET
 from odibi_ext.contract import check_connection
 from odibi_ext.contract import check_factory
+from odibi_ext.discovery import NAMESPACE as _NAMESPACE
 from odibi_ext.discovery import BrokenDistribution
 from odibi_ext.discovery import Candidate
 from odibi_ext.discovery import forget_process_caches
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 #: The entry-point group drivers are published in.
-NAMESPACE: Final = "odibi.connections"
+NAMESPACE: Final = _NAMESPACE
 
 #: ``factory(name, config) -> connection``.
 Factory = Callable[[str, Mapping[str, Any]], Any]
@@ -159,6 +160,7 @@ class ConnectionRegistry:
     def __contains__(self, type_name: object) -> bool:
         if not isinstance(type_name, str):
             return False
+        type_name = type_name_of(type_name)
         if type_name in self._registered:
             return True
         resolution = self._installed().get(type_name)
@@ -169,7 +171,7 @@ class ConnectionRegistry:
 
         Raises :class:`DriverNotFoundError` for a name that is not offered.
         """
-        _check_type_name(type_name)
+        type_name = type_name_of(type_name)
         if type_name in self._registered:
             return self._registered_info(type_name)
         resolution = self._installed().get(type_name)
@@ -215,6 +217,7 @@ class ConnectionRegistry:
         ``BaseException`` of its own) becomes :class:`ConnectionFailedError`.
         """
         factory = self.get(type_name)
+        type_name = type_name_of(type_name)
         if not isinstance(name, str):
             raise TypeError(f"a connection's name is a str, not {type(name).__qualname__}")
         if not isinstance(config, Mapping):
@@ -286,7 +289,7 @@ class ConnectionRegistry:
         shadows an installed one. ``disabled`` in the policy applies to it;
         ``pins`` and ``allowed_distributions`` do not.
         """
-        _check_type_name(type_name)
+        type_name = type_name_of(type_name)
         if not type_name or type_name != type_name.strip() or not type_name.isprintable():
             raise ValueError(
                 f"a type name must be non-empty, printable and without surrounding "
@@ -315,7 +318,7 @@ class ConnectionRegistry:
 
         Raises :class:`DriverNotFoundError` when no such driver was registered.
         """
-        _check_type_name(type_name)
+        type_name = type_name_of(type_name)
         with self._lock:
             if self._registered.pop(type_name, None) is None:
                 raise DriverNotFoundError(
@@ -371,7 +374,7 @@ class ConnectionRegistry:
 
     def _load(self, type_name: str) -> Factory:
         """The slow path of :meth:`get`: a cache miss."""
-        _check_type_name(type_name)
+        type_name = type_name_of(type_name)
         failure = self._failed.get(type_name)
         if failure is not None:
             raise failure.with_traceback(None)
@@ -582,6 +585,14 @@ class ConnectionRegistry:
         )
 
 
-def _check_type_name(type_name: object) -> None:
+def type_name_of(type_name: object) -> str:
+    """``type_name`` as a plain str; a str-enum member (``ConnectionType.LOCAL``) is its value.
+
+    Raises ``TypeError`` for anything that is not a str.
+    """
+    if type(type_name) is str:
+        return type_name
     if not isinstance(type_name, str):
         raise TypeError(f"a driver's type name is a str, not {type(type_name).__qualname__}")
+    # str() of a str-enum member is "ConnectionType.LOCAL"; its str data is the value.
+    return str.__str__(type_name)

@@ -106,15 +106,19 @@ def _only(name: str, candidate: Candidate) -> Resolution:
 
 
 def describe_candidate(candidate: Candidate) -> str:
-    """``odibi-sqlite 1.0.0 (odibi_sqlite:create)``."""
-    return describe_entry_point(candidate.distribution, candidate.version, candidate.target)
+    """``odibi-sqlite 1.0.0 (odibi_sqlite:create)``; Odibi's built-ins say so."""
+    target = candidate.target
+    if candidate.origin == "builtin":
+        target = f"built-in {target}"
+    return describe_entry_point(candidate.distribution, candidate.version, target)
 
 
 def _resolve(name: str, group: list[Candidate], policy: "Rules") -> "Resolution":
     notes: dict[int, str] = {}
     remaining = []
     for position, candidate in enumerate(group):
-        if policy.allows(candidate.distribution):
+        # Built-ins ship with the host: an allow-list of plugins does not hide them.
+        if candidate.origin == "builtin" or policy.allows(candidate.distribution):
             remaining.append(position)
         else:
             notes[position] = (
@@ -169,10 +173,13 @@ def _resolve(name: str, group: list[Candidate], policy: "Rules") -> "Resolution"
         choices = ", ".join(
             dict.fromkeys(group[p].distribution or "its distribution" for p in remaining)
         )
+        builtin = next((group[p] for p in remaining if group[p].origin == "builtin"), None)
+        keep = f'; {name} = "{builtin.distribution}" keeps Odibi\'s built-in' if builtin else ""
+        pin_advice = f'{name} = "DISTRIBUTION", one of: {choices}{keep}'
         message = (
-            f"type name {describe_name(name)} is offered by {len(remaining)} entry points: "
+            f"type name {describe_name(name)} is offered by {len(remaining)} providers: "
             f"{offered}; none is loaded while they conflict. Pin the one to use in the "
-            f'policy file ([odibi_ext.pins] {name} = "DISTRIBUTION", one of: {choices}), '
+            f"policy file (table odibi_ext.pins: {pin_advice}), "
             f'set on_conflict = "first" or "last", or uninstall the unwanted distribution'
         )
         LOG.warning("%s", message, extra={"odibi_ext_driver_report": True})

@@ -18,7 +18,14 @@ import pytest
 
 import odibi_ext.plugins
 from odibi_ext import NAMESPACE
+from odibi_ext import discovery
 from odibi_ext.policy import normalize_distribution
+
+#: The type names Odibi registers itself, as odibi-ext finds them here (the
+#: test extra installs Odibi). Tests about plugins alone disable them.
+ODIBI_BUILTINS: tuple[str, ...] = tuple(
+    candidate.name for candidate in discovery.scan(NAMESPACE)[0] if candidate.origin == "builtin"
+)
 
 #: Source of a plugin module that records each import in a marker file.
 MARKED_MODULE = """

@@ -63,7 +63,7 @@ def test_a_stable_installation_is_indexed_and_the_index_is_used(
     [written] = index_files(cache)
     data = json.loads(written.read_text())
     assert data["candidates"] == [
-        ["a", "plugin_a:create", "odibi-a", "1.0.0", str(stable_site.root)]
+        ["a", "plugin_a:create", "odibi-a", "1.0.0", str(stable_site.root), "entry_point"]
     ]
 
     # Prove the next registry reads the index rather than rescanning: what

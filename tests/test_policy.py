@@ -52,7 +52,7 @@ def test_a_name_offered_twice_is_a_conflict_and_imports_neither(
         "store_real:create",
         "evil-store 6.6.6",
         "store_evil:create",
-        "[odibi_ext.pins]",
+        "odibi_ext.pins",
         'store = "',
     ):
         assert part in message
