@@ -123,6 +123,7 @@ def run() -> None:
 
     current = threading.current_thread()
     if any(t is not current and not t.daemon and t.is_alive() for t in threading.enumerate()):
+        logging.shutdown()  # what atexit would have flushed
         os._exit(code)
     raise SystemExit(code)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import GOOD_FACTORY
+from conftest import ODIBI_BUILTINS
 from conftest import FakeSite
 
 
@@ -23,10 +24,19 @@ def install(site: FakeSite, type_name: str, source: str = GOOD_FACTORY) -> str:
 
 
 def allow_only(directory: Path, *dists: str) -> str:
-    """A policy file letting only ``dists`` be seen, so the venv's own drivers stay out."""
+    """A policy file letting only ``dists`` be seen and loaded: the venv's own drivers stay
+    out, and Odibi's built-ins (which an allow-list does not hide) are disabled."""
     path = directory / "policy.toml"
-    path.write_text(f"[odibi_ext]\nallowed_distributions = {json.dumps(sorted(dists))}\n")
+    path.write_text(
+        f"[odibi_ext]\nallowed_distributions = {json.dumps(sorted(dists))}\n"
+        f"disabled = {json.dumps(list(ODIBI_BUILTINS))}\n"
+    )
     return str(path)
+
+
+def plugins_only(drivers: list[dict[str, object]]) -> dict[str, dict[str, object]]:
+    """Drivers from JSON output by name, without the names of Odibi's built-ins."""
+    return {str(d["name"]): d for d in drivers if d["name"] not in ODIBI_BUILTINS}
 
 
 def odibi_ext_command(launcher: str = "script") -> list[str]:

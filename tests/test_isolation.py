@@ -18,6 +18,7 @@ from conftest import FakeSite
 from plugin_kit import allow_only
 from plugin_kit import install
 from plugin_kit import odibi_ext_command
+from plugin_kit import plugins_only
 from plugin_kit import run_process
 
 from odibi_ext import NAMESPACE
@@ -30,11 +31,11 @@ def check_isolate(
     cwd: Path | None = None,
     timeout: float = 120,
 ) -> tuple[int, dict[str, dict[str, object]], str]:
-    """Run ``odibi-ext check --isolate --format json``; exit code, drivers by name, stderr."""
+    """Run ``odibi-ext check --isolate --format json``; exit code, plugins by name, stderr."""
     argv = [*odibi_ext_command(), "--config", policy, "check", "--isolate", "--format", "json"]
     done = run_process([*argv, *options], env, timeout=timeout, cwd=cwd)
     report = json.loads(done.stdout)
-    return done.returncode, {d["name"]: d for d in report["drivers"]}, done.stderr
+    return done.returncode, plugins_only(report["drivers"]), done.stderr
 
 
 def alive(pid: int) -> bool:

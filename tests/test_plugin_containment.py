@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pytest
 from conftest import GOOD_FACTORY
+from conftest import ODIBI_BUILTINS
 from conftest import FakeSite
 from plugin_kit import allow_only
 from plugin_kit import install
 from plugin_kit import odibi_ext_command
+from plugin_kit import plugins_only
 from plugin_kit import run_process
 
 import odibi_ext.plugins
@@ -73,7 +75,7 @@ PASSWORD = "hunter2-very-secret"
 
 
 def only(*dists: str) -> Policy:
-    return Policy(allowed_distributions=frozenset(dists))
+    return Policy(allowed_distributions=frozenset(dists), disabled=frozenset(ODIBI_BUILTINS))
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -95,7 +97,7 @@ def test_a_factory_that_exits_when_inspected_is_a_failed_driver(site: FakeSite) 
     with pytest.raises(InvalidFactoryError):  # remembered
         registry.get("lazy")
 
-    [info] = ConnectionRegistry(policy=only(dist)).load_all()
+    [info] = [i for i in ConnectionRegistry(policy=only(dist)).load_all() if i.name == "lazy"]
     assert info.status == "failed"
     assert "SystemExit: 4" in (info.error or "")
 
@@ -107,7 +109,7 @@ def test_load_plugins_survives_a_factory_that_exits_when_inspected(
         "ODIBI_EXT_CONFIG", allow_only(tmp_path, install(site, "lazy", LAZY_PROXY_EXITS))
     )
 
-    [info] = odibi_ext.plugins.load_plugins()
+    [info] = [i for i in odibi_ext.plugins.load_plugins() if i.name not in ODIBI_BUILTINS]
 
     assert info.status == "failed"
 
@@ -119,10 +121,10 @@ def test_every_command_reports_a_factory_that_exits_when_inspected(
 
     code, out, _ = cli(capsys, "--config", policy, "list", "--load", "--format", "json")
     assert code == 0
-    assert json.loads(out)[0]["status"] == "failed"
+    assert plugins_only(json.loads(out))["lazy"]["status"] == "failed"
     code, out, _ = cli(capsys, "--config", policy, "check", "--format", "json")
     assert code == 1
-    assert "SystemExit: 4" in json.loads(out)["drivers"][0]["error"]
+    assert "SystemExit: 4" in str(plugins_only(json.loads(out)["drivers"])["lazy"]["error"])
     code, out, _ = cli(capsys, "--config", policy, "show", "lazy", "--load", "--format", "json")
     assert code == 0
     assert json.loads(out)["status"] == "failed"
@@ -224,7 +226,8 @@ def test_load_plugins_does_not_deadlock_when_an_import_resolves_a_driver_from_a_
     env = dict(cli_env, ODIBI_EXT_CONFIG=allow_only(tmp_path, *dists))
     script = (
         "import json, odibi_ext.plugins\n"
-        "print(json.dumps({i.name: i.status for i in odibi_ext.plugins.load_plugins()}))\n"
+        "infos = odibi_ext.plugins.load_plugins()\n"
+        "print(json.dumps({i.name: i.status for i in infos if i.status != 'disabled'}))\n"
     )
 
     done = run_process([sys.executable, "-c", script], env)  # a deadlock fails it at 60 s
