@@ -22,7 +22,9 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 from typing import Final
+from typing import NoReturn
 from typing import TextIO
+from typing import cast
 
 from odibi_ext import render
 from odibi_ext._version import __version__
@@ -58,16 +60,37 @@ class UsageError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    restore = _tolerate_unencodable_output()
+    out = _Output(sys.stdout)
+    try:
+        code = _run(argv, cast(TextIO, out))
+        out.flush()
+        return code
+    except OutputError as exc:
+        _discard_stdout()
+        if isinstance(exc.__cause__, BrokenPipeError):
+            # The reader went away (``odibi-ext list | head``): stop quietly.
+            return EXIT_BROKEN_PIPE
+        _error(f"cannot write to standard output: {exc}")
+        return EXIT_FAILED
+    finally:
+        restore()
+
+
+def _run(argv: Sequence[str] | None, out: TextIO) -> int:
     parser = _parser()
     ours, odibi_args = _split_odibi_command(list(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(ours)
-    except SystemExit as exc:  # argparse has printed usage or help
+    except _BadArguments as exc:  # argparse has printed the usage
+        return _fail(str(exc), EXIT_USAGE, "json" if _wants_json(ours) else "table", out)
+    except SystemExit as exc:  # argparse has printed help or the version
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except OSError as exc:  # writing the help, usage or version failed
+        raise OutputError(exc.strerror or str(exc)) from exc
     if odibi_args is not None:
         return _odibi(args, odibi_args)
     args.format = args.format or args.global_format or "table"
-    out: TextIO = sys.stdout
     secrets: set[str] = set()
     root = logging.getLogger()
     level = root.level
@@ -84,26 +107,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _plugin_output_to_stderr():
             code = command(registry, args, answer, secrets)
         out.write(answer.getvalue())
-        out.flush()
         return code
+    except OutputError:
+        raise
     except (UsageError, ValueError) as exc:
-        _error(scrub(str(exc), secrets))
-        return EXIT_USAGE
+        return _fail(scrub(str(exc), secrets), EXIT_USAGE, args.format, out)
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (``odibi-ext list | head``): stop quietly, and
-        # keep the interpreter's final flush from complaining again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_BROKEN_PIPE
     except BaseException as exc:  # never a traceback for a plugin's fault, unless asked
         # A plugin's SystemExit (or a BaseException of its own) is a failure
         # of the command, never its exit status.
         if args.verbose:
             _print_traceback(secrets)
-        _error(mask_text(describe_exception(exc), secrets))
-        return EXIT_FAILED
+        return _fail(mask_text(describe_exception(exc), secrets), EXIT_FAILED, args.format, out)
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
@@ -163,7 +180,9 @@ def _odibi(args: argparse.Namespace, odibi_args: list[str]) -> int:
     saved = (logger.level, logger.propagate)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_ScrubbingFormatter(set()))
-    handler.setLevel(logging.CRITICAL if args.quiet else logging.WARNING)
+    # INFO: which driver serves each connection type the project uses.
+    handler.setLevel(logging.CRITICAL if args.quiet else logging.INFO)
+    logger.setLevel(logging.INFO)
     if args.verbose:
         handler.setLevel(logging.DEBUG)
         logger.setLevel(logging.DEBUG)
@@ -228,8 +247,7 @@ def _show(registry: ConnectionRegistry, args: argparse.Namespace, out: TextIO, _
                 registry.get(args.name)
         info = registry.info(args.name)
     except DriverNotFoundError as exc:
-        _error(str(exc))
-        return EXIT_FAILED
+        return _fail(str(exc), EXIT_FAILED, args.format, out)
     if info.origin == "entry_point":
         from odibi_ext.discovery import module_file
 
@@ -268,10 +286,16 @@ def _check(
     infos = _for_output(infos)
     broken = registry.broken_distributions()
     ok = not broken and not any(info.status in ("failed", "conflict") for info in infos)
+    nothing = _nothing_checked(registry, infos)
     if args.format == "json":
-        report: dict[str, Any] = {"ok": ok, "drivers": [info.to_dict() for info in infos]}
+        report: dict[str, Any] = {
+            "ok": ok and not nothing,
+            "drivers": [i.to_dict() for i in infos],
+        }
         if broken:  # only then: scripts see the documented shape otherwise
             report["broken_distributions"] = [b._asdict() for b in broken]
+        if nothing:
+            report["error"] = nothing
         _dump(report, out)
     else:
         if infos:
@@ -283,7 +307,38 @@ def _check(
         for distribution in broken:
             print(f"broken: {redact_text(distribution.describe())}", file=out)
         print(render.summary(infos), file=out)
-    return EXIT_OK if ok else EXIT_FAILED
+    if nothing:
+        _error(nothing)
+    return EXIT_OK if ok and not nothing else EXIT_FAILED
+
+
+def _nothing_checked(registry: ConnectionRegistry, infos: Sequence[DriverInfo]) -> str | None:
+    """Why ``check`` checked no plugin although plugins are installed: the policy left none.
+
+    Odibi's built-ins do not count: they ship with the host, and
+    ``allowed_distributions`` does not hide them, so a typo there would
+    otherwise still pass as "every driver loaded".
+    """
+    if registry.policy == Policy():
+        return None
+    if any(info.status != "disabled" and info.origin != "builtin" for info in infos):
+        return None
+    everything = ConnectionRegistry(registry.namespace, policy=Policy())
+    plugins = [
+        name
+        for name in everything.names()
+        if any(c.origin != "builtin" for c in everything.info(name).candidates)
+    ]
+    if not plugins:
+        return None
+    statuses = {info.name: info.status for info in infos}
+    disabled = sum(1 for name in plugins if statuses.get(name) == "disabled")
+    return (
+        f"nothing to check: {registry.policy.describe()} leaves none of the {len(plugins)} "
+        f"drivers installed distributions offer ({len(plugins) - disabled} hidden by "
+        f"allowed_distributions or pins, {disabled} disabled); check the names in "
+        f"allowed_distributions, pins and disabled"
+    )
 
 
 def _connect(
@@ -310,10 +365,13 @@ def _connect(
         connection = registry.create(args.type, name, config)
         try:
             connection.validate()
-        finally:
-            close = getattr(connection, "close", None)
-            if callable(close):
-                close()
+        except BaseException as exc:
+            try:
+                _close(connection)
+            except Exception as close_error:  # the validate() error is the one to report
+                exc.add_note(f"close() failed too: {describe_exception(close_error)}")
+            raise
+        _close(connection)
         report["ok"] = True
     except KeyboardInterrupt:
         raise
@@ -328,6 +386,12 @@ def _connect(
 # -- helpers -------------------------------------------------------------------------------
 
 
+def _close(connection: Any) -> None:
+    close = getattr(connection, "close", None)
+    if callable(close):
+        close()
+
+
 def _parse_set_item(item: str) -> tuple[str, Any]:
     """``KEY=VALUE``: a value that parses as a JSON scalar becomes it, else a string."""
     key, sep, text = item.partition("=")
@@ -337,12 +401,22 @@ def _parse_set_item(item: str) -> tuple[str, Any]:
             f"malformed --set item {_shown_item(item)}: expected KEY=VALUE, e.g. path=demo.db"
         )
     try:
-        value = json.loads(text)
+        # NaN and Infinity are not JSON: they stay text, as any other word would.
+        value = json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError):
         return key, text
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        raise UsageError(
+            f"--set {key}={text[:40]}: the number is too large for a float; give a smaller "
+            f"number, or quote it to pass it as text ({key}='\"{text[:40]}\"')"
+        )
     if value is None or isinstance(value, str | int | float | bool):
         return key, value
     return key, text  # JSON arrays and objects stay text: --set takes scalars
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 def _shown_item(item: str) -> str:
@@ -355,37 +429,53 @@ def _shown_item(item: str) -> str:
 
 
 def _read_config_file(path: str) -> dict[str, Any]:
-    """A mapping from a TOML or JSON file (by extension; otherwise JSON, then TOML)."""
-    import tomllib
+    """A mapping from a TOML or JSON file, the parser chosen by the file's extension.
+
+    ``.toml`` is TOML and ``.json`` JSON; any other name is read as JSON when
+    its text starts with ``{``, else as TOML. A UTF-8 byte-order mark is fine.
+    """
+    from odibi_ext.textfile import read_text
 
     try:
-        with open(path, "rb") as file:
-            raw = file.read()
-    except OSError as exc:
-        raise UsageError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
-    readers: list[Callable[[bytes], Any]] = [
-        json.loads,
-        lambda data: tomllib.loads(data.decode("utf-8")),
-    ]
-    if path.endswith(".toml"):
-        readers.reverse()
-    elif path.endswith(".json"):
-        readers = readers[:1]
-    problems = []
-    for reader in readers:
-        try:
-            config = reader(raw)
-        except RecursionError:
-            raise UsageError(f"config file {path} is nested too deeply") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            problems.append(str(exc))
-            continue
-        if not isinstance(config, dict):
-            raise UsageError(
-                f"config file {path} must hold a mapping, not {type(config).__name__}"
-            )
-        return config
-    raise UsageError(f"config file {path} is neither valid JSON nor TOML: {problems[-1]}")
+        text = read_text(path, what="config file")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    lowered = path.lower()
+    if lowered.endswith((".toml", ".json")):
+        kind, guessed = ("TOML" if lowered.endswith(".toml") else "JSON"), ""
+    else:
+        kind = "JSON" if text.lstrip().startswith("{") else "TOML"
+        guessed = f" (read as {kind}: name it .toml or .json to choose)"
+    try:
+        config = _parse_config(text, kind)
+    except RecursionError:
+        raise UsageError(f"config file {path} is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError and TOMLDecodeError say where
+        raise UsageError(f"config file {path} is not valid {kind}{guessed}: {exc}") from None
+    if not isinstance(config, dict):
+        raise UsageError(
+            f"config file {path} must hold a JSON object (KEY: VALUE pairs), not "
+            f"{_json_type(config)}"
+        )
+    return config
+
+
+def _parse_config(text: str, kind: str) -> Any:
+    if kind == "JSON":
+        return json.loads(text)
+    import tomllib
+
+    return tomllib.loads(text)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string" if isinstance(value, str) else "an array"
 
 
 def _print_connect(report: Mapping[str, Any], fmt: str, out: TextIO) -> None:
@@ -395,10 +485,11 @@ def _print_connect(report: Mapping[str, Any], fmt: str, out: TextIO) -> None:
     driver = report["driver"]
     if report["distribution"]:
         driver += f" ({describe_provider(report['distribution'], report['version'])})"
-    print(f"driver:  {driver}", file=out)
-    print(f"name:    {report['name']}", file=out)
-    print(f"config:  {json.dumps(report['config'], sort_keys=True, default=str)}", file=out)
-    print(f"result:  {'ok' if report['ok'] else 'failed: ' + str(report['error'])}", file=out)
+    result = "ok" if report["ok"] else "failed: " + str(report["error"])
+    print(f"driver:  {render.escape(driver)}", file=out)
+    print(f"name:    {render.escape(report['name'])}", file=out)
+    print(f"config:  {_json_text(report['config'], sort_keys=True)}", file=out)
+    print(f"result:  {render.escape(result, lines=True)}", file=out)
 
 
 def _describe(exc: BaseException) -> str:
@@ -406,8 +497,27 @@ def _describe(exc: BaseException) -> str:
 
 
 def _dump(data: Any, out: TextIO) -> None:
-    json.dump(data, out, indent=2, sort_keys=False, default=str)
-    out.write("\n")
+    out.write(_json_text(data, indent=2) + "\n")
+
+
+def _json_text(data: Any, **options: Any) -> str:
+    """Valid JSON, always: a NaN or infinity (TOML has them) is written as text, e.g. "nan"."""
+    try:
+        return json.dumps(data, allow_nan=False, default=str, **options)
+    except ValueError:
+        return json.dumps(_finite(data), allow_nan=False, default=str, **options)
+
+
+def _finite(data: Any) -> Any:
+    import math
+
+    if isinstance(data, float) and not math.isfinite(data):
+        return repr(data)
+    if isinstance(data, Mapping):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(item) for item in data]
+    return data
 
 
 def _for_output(infos: Sequence[DriverInfo]) -> list[DriverInfo]:
@@ -433,7 +543,68 @@ def _print_traceback(secrets: set[str]) -> None:
 
 
 def _error(message: str) -> None:
-    print(f"{_PROG}: error: {message}", file=sys.stderr)
+    print(f"{_PROG}: error: {render.escape(message, lines=True)}", file=sys.stderr)
+
+
+def _fail(message: str, code: int, fmt: str, out: TextIO) -> int:
+    """Report an error on stderr and, for ``--format json``, as a JSON object on stdout."""
+    _error(message)
+    if fmt == "json":
+        _dump({"ok": False, "error": message}, out)
+    return code
+
+
+class OutputError(Exception):
+    """Standard output cannot be written (a closed pipe, a full disk)."""
+
+
+class _Output:
+    """Standard output whose write failures become :class:`OutputError`.
+
+    Tells a failing stdout apart from every other ``OSError`` a command may
+    meet, and catches the failure of the final flush, which would otherwise
+    surface as a traceback while the interpreter exits.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise OutputError(exc.strerror or str(exc)) from exc
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise OutputError(exc.strerror or str(exc)) from exc
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's last flush cannot fail again."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a real file (captured, replaced): nothing to flush
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _tolerate_unencodable_output() -> Callable[[], None]:
+    """Let stdout print what its encoding cannot (``PYTHONIOENCODING=ascii``, the C locale).
+
+    Such characters are written as backslash escapes instead of failing the
+    command. Returns the function that puts the stream back as it was.
+    """
+    stream = sys.stdout
+    errors = getattr(stream, "errors", None)
+    if not isinstance(stream, io.TextIOWrapper) or errors not in ("strict", "surrogateescape"):
+        return lambda: None
+    stream.reconfigure(errors="backslashreplace")
+    return lambda: stream.reconfigure(errors=errors)
 
 
 class _ScrubbingFormatter(logging.Formatter):
@@ -444,7 +615,8 @@ class _ScrubbingFormatter(logging.Formatter):
         self._secrets = secrets
 
     def format(self, record: logging.LogRecord) -> str:
-        return mask_text(super().format(record), self._secrets)
+        # A plugin's own log messages may carry terminal escapes too.
+        return render.escape(mask_text(super().format(record), self._secrets), lines=True)
 
 
 class _AlreadyReported(logging.Filter):
@@ -485,9 +657,50 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+class _BadArguments(Exception):
+    """The command line does not parse; the message is argparse's."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors reach :func:`main`, which answers them as any other."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise _BadArguments(message)
+
+
+def _wants_json(argv: Sequence[str] | None) -> bool:
+    """Whether a command line that does not parse asked for JSON output all the same."""
+    import itertools
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    pairs = itertools.pairwise(words)
+    return "--format=json" in words or any(pair == ("--format", "json") for pair in pairs)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps description and epilog lines to the terminal's width.
+
+    An indented line (an example command) is kept as written.
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        lines: list[str] = []
+        for line in text.splitlines():
+            if not line.strip() or line.startswith(" "):
+                lines.append(indent + line if line.strip() else "")
+            else:
+                lines += textwrap.wrap(
+                    line, width, initial_indent=indent, subsequent_indent=indent
+                )
+        return "\n".join(lines)
+
+
 def _parser() -> argparse.ArgumentParser:
-    formatter = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(
+    formatter = _HelpFormatter
+    parser = _Parser(
         prog=_PROG,
         description=(
             f"Inspect and check the Odibi connection drivers installed in the "
@@ -531,7 +744,7 @@ def _parser() -> argparse.ArgumentParser:
         help="print the versions of odibi-ext, stevedore and Python, and exit",
     )
 
-    shared = argparse.ArgumentParser(add_help=False)
+    shared = _Parser(add_help=False)
     shared.add_argument(
         "--format",
         choices=("table", "json"),

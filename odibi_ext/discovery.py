@@ -14,6 +14,7 @@ from typing import Final
 from typing import NamedTuple
 
 if TYPE_CHECKING:
+    import importlib.machinery
     import importlib.metadata
 
 LOG = logging.getLogger(__name__)
@@ -307,10 +308,10 @@ def module_file(target: str) -> str | None:
     """The file the target's module would be imported from, found without importing anything.
 
     Parent packages are searched through their specs, not imported, so no
-    plugin code runs. ``None`` when the module cannot be found.
+    plugin code runs. Every finder on ``sys.meta_path`` is asked, so the
+    finders of PEP 660 editable installs (``pip install -e``) are heard too.
+    ``None`` when the module cannot be found.
     """
-    import importlib.machinery
-
     module = target.partition(":")[0].strip()
     if not module:
         return None
@@ -321,10 +322,7 @@ def module_file(target: str) -> str | None:
     spec = None
     parts = module.split(".")
     for depth in range(1, len(parts) + 1):
-        try:
-            spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]), search)
-        except (ImportError, ValueError, OSError):
-            return None
+        spec = _find_spec(".".join(parts[:depth]), search)
         if spec is None:
             return None
         locations = spec.submodule_search_locations
@@ -332,6 +330,22 @@ def module_file(target: str) -> str | None:
         if depth < len(parts) and search is None:
             return None
     return spec.origin if spec is not None and spec.has_location else None
+
+
+def _find_spec(name: str, search: list[str] | None) -> "importlib.machinery.ModuleSpec | None":
+    """The spec the import system would use for ``name``, without importing it."""
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        try:
+            spec = find_spec(name, search)
+        except Exception as exc:  # a finder that cannot answer is no answer
+            LOG.debug("import finder %r failed to look up %r: %s", finder, name, exc)
+            continue
+        if spec is not None:
+            return spec  # type: ignore[no-any-return]
+    return None
 
 
 def forget_process_caches(namespace: str) -> None:

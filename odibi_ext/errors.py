@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from collections.abc import Sequence
 from typing import Any
+from typing import TypeVar
 
 #: How a type name appears in messages: long or odd names are cut, control
 #: characters escaped (``repr``), so one hostile name cannot flood a log line.
@@ -37,11 +38,30 @@ def describe_entry_point(distribution: str | None, version: str | None, target: 
     return f"{describe_provider(distribution, version)} ({target})"
 
 
+_Error = TypeVar("_Error", bound="OdibiExtError")
+
+
 def _rebuild(cls: type[OdibiExtError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
     error = cls.__new__(cls)
     Exception.__init__(error, *args)
     error.__dict__.update(state)
     return error
+
+
+def copy_error(error: _Error) -> _Error:
+    """A new exception like ``error``: same class, message, attributes, notes and cause.
+
+    It has no traceback and no ``__context__`` of its own yet. A remembered
+    failure is raised as a fresh copy each time, so one caller never sees
+    another's context or keeps another's frames alive.
+    """
+    state = dict(error.__dict__)
+    if "__notes__" in state:
+        state["__notes__"] = list(state["__notes__"])
+    clone: _Error = _rebuild(type(error), error.args, state)
+    clone.__cause__ = error.__cause__
+    clone.__suppress_context__ = error.__suppress_context__
+    return clone
 
 
 class OdibiExtError(Exception):
@@ -78,7 +98,7 @@ class DriverNotFoundError(OdibiExtError, LookupError):
     ) -> None:
         self.available = tuple(sorted(available))
         self.reason = reason
-        self.suggestion = _close_match(type_name, self.available)
+        self.suggestion = close_match(type_name, self.available)
         super().__init__(self._compose(type_name), type_name=type_name)
 
     def _compose(self, type_name: str) -> str:
@@ -305,7 +325,8 @@ def _display(type_name: str) -> str:
     return describe_name(type_name)
 
 
-def _close_match(type_name: str, available: Sequence[str]) -> str | None:
+def close_match(type_name: str, available: Sequence[str]) -> str | None:
+    """The name in ``available`` closest to ``type_name`` (for "did you mean"), or ``None``."""
     if not available or not isinstance(type_name, str) or len(type_name) > 200:
         return None
     import difflib  # only errors need it; keeps import odibi_ext light

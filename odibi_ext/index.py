@@ -58,6 +58,8 @@ _SUFFIX: Final = ".json"
 _KEY_LENGTH: Final = 32
 
 _FALSE_WORDS: Final = frozenset({"", "0", "false", "no", "off"})
+#: ``$ODIBI_EXT_CACHE_DIR`` values as absolute paths, resolved on first use.
+_ABSOLUTE_CACHE_DIRS: Final[dict[str, str]] = {}
 
 
 def cache_dir() -> str | None:
@@ -66,7 +68,12 @@ def cache_dir() -> str | None:
         return None
     explicit = os.environ.get(CACHE_DIR_ENV)
     if explicit:
-        return explicit
+        # A relative path is resolved once, against the working directory of the
+        # first use: a later chdir must not move (and silently empty) the cache.
+        absolute = _ABSOLUTE_CACHE_DIRS.get(explicit)
+        if absolute is None:
+            absolute = _ABSOLUTE_CACHE_DIRS.setdefault(explicit, os.path.abspath(explicit))
+        return absolute
     xdg = os.environ.get("XDG_CACHE_HOME", "")
     if os.path.isabs(xdg):
         return os.path.join(xdg, "odibi-ext")

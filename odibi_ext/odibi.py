@@ -35,6 +35,7 @@ from typing import Final
 from odibi_ext import builtins
 from odibi_ext.errors import DriverNotFoundError
 from odibi_ext.errors import OdibiExtError
+from odibi_ext.errors import describe_provider
 from odibi_ext.registry import ConnectionRegistry
 from odibi_ext.registry import Factory
 from odibi_ext.registry import type_name_of
@@ -130,7 +131,25 @@ class _Integration:
         checked = self._checked.get(name)
         if checked is None or checked.factory is not factory:
             checked = self._checked[name] = CheckedFactory(self.registry, name, factory)
+            self._announce(name)
         return checked
+
+    def _announce(self, type_name: str) -> None:
+        """Say once which driver serves a connection type: Odibi's log shows no provenance."""
+        if not LOG.isEnabledFor(logging.INFO):
+            return
+        info = self.registry.info(type_name)
+        if info.origin == "registered":
+            LOG.info("connection type %r: a factory registered in-process", type_name)
+            return
+        LOG.info(
+            "connection type %r: driver %s (%s%s), loaded by odibi-ext in %.1f ms",
+            type_name,
+            describe_provider(info.distribution, info.version),
+            "built-in " if info.origin == "builtin" else "",
+            info.target,
+            info.load_ms or 0.0,
+        )
 
     def load_plugins(self) -> None:
         """Odibi's ``load_plugins``: imports nothing, drivers load when a project uses them."""

@@ -17,11 +17,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 from typing import Final
 
+from odibi_ext.discovery import Candidate
 from odibi_ext.discovery import normalize_distribution
 from odibi_ext.environment import CONFIG_ENV
 from odibi_ext.resolution import ON_CONFLICT_CHOICES
@@ -91,6 +93,46 @@ class Policy:
         """The distribution ``type_name`` is pinned to, or ``None``."""
         return self.pins.get(type_name)
 
+    def unmatched(self, candidates: Iterable[Candidate]) -> list[str]:
+        """Warnings for names in the policy that match nothing among ``candidates``.
+
+        A type name in ``pins`` or ``disabled`` that no entry point offers, a
+        distribution in ``allowed_distributions`` or a pin's value that offers
+        no driver: most likely a typo, which would otherwise silently leave a
+        driver unpinned, enabled, or hidden. Each warning says where and
+        suggests the closest installed name.
+        """
+        from odibi_ext.errors import close_match
+
+        found = list(candidates)
+        type_names = sorted({candidate.name for candidate in found})
+        distributions = {
+            normalize_distribution(c.distribution): c.distribution
+            for c in found
+            if c.distribution is not None
+        }
+        warnings = []
+
+        def warn(key: str, name: str, known: Sequence[str], what: str) -> None:
+            message = f"{self.describe()}: {key} names {name!r}, but {what}"
+            suggestion = close_match(name, known)
+            if suggestion is not None:
+                message += f"; did you mean {suggestion!r}?"
+            warnings.append(message)
+
+        no_type = "no installed distribution offers a driver of that type name"
+        no_dist = "no installed distribution of that name offers a driver"
+        for type_name in sorted({*self.pins, *self.disabled}):
+            if type_name not in type_names:
+                key = "pins" if type_name in self.pins else "disabled"
+                warn(key, type_name, type_names, no_type)
+        known = sorted(distributions.values())
+        for distribution in sorted({*self.pins.values(), *(self.allowed_distributions or ())}):
+            if normalize_distribution(distribution) not in distributions:
+                key = "allowed_distributions" if distribution not in self.pins.values() else "pins"
+                warn(key, distribution, known, no_dist)
+        return warnings
+
     def to_dict(self) -> dict[str, Any]:
         """The policy as JSON-ready data; ``Policy(**policy.to_dict())`` rebuilds it."""
         allowed = self.allowed_distributions
@@ -143,15 +185,13 @@ def _read_table(path: str) -> dict[str, Any]:
     """The ``[odibi_ext]`` table of ``path``, checked key by key, as ``Policy`` arguments."""
     import tomllib  # only policy files need it
 
+    from odibi_ext.textfile import read_text
+
     where = f"policy file {path}"
+    text = read_text(path, what="policy file")
     try:
-        with open(path, "rb") as file:
-            document = tomllib.load(file)
-    except FileNotFoundError:
-        raise ValueError(f"{where} does not exist") from None
-    except OSError as exc:
-        raise ValueError(f"{where} cannot be read: {exc.strerror or exc}") from None
-    except ValueError as exc:  # TOMLDecodeError, UnicodeDecodeError, an integer too long
+        document = tomllib.loads(text)
+    except ValueError as exc:  # TOMLDecodeError, an integer too long
         raise ValueError(f"{where} is not valid TOML: {exc}") from None
     except RecursionError:
         raise ValueError(f"{where} is not valid TOML: nested too deeply") from None
@@ -189,10 +229,14 @@ def _check_on_conflict(where: str, key: str, value: Any) -> str:
 
 
 def _check_names(where: str, key: str, value: Any) -> frozenset[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError(
-            f"{where}: key {key!r} in [{TABLE}] must be a list of strings, not {_toml_type(value)}"
-        )
+    expected = f"{where}: key {key!r} in [{TABLE}] must be an array of strings"
+    if not isinstance(value, list):
+        raise ValueError(f"{expected}, not {_toml_type(value)}")
+    for position, item in enumerate(value, start=1):
+        if not isinstance(item, str):
+            raise ValueError(
+                f"{expected}, but item {position} is {_toml_type(item)}: write it in quotes"
+            )
     return frozenset(value)
 
 
@@ -220,5 +264,22 @@ _CHECKS: Final = {
 
 
 def _toml_type(value: Any) -> str:
-    names = {dict: "a table", list: "an array", str: "a string", bool: "a boolean"}
-    return names.get(type(value), f"a {type(value).__name__}")
+    """What a value read from TOML is, in TOML's words: ``"an integer (5)"``."""
+    import datetime
+
+    kinds: tuple[tuple[type, str], ...] = (
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a float"),
+        (str, "a string"),
+        (datetime.datetime, "a date-time"),
+        (datetime.date, "a date"),
+        (datetime.time, "a time"),
+        (list, "an array"),
+        (dict, "a table"),
+    )
+    kind = next((name for cls, name in kinds if isinstance(value, cls)), "a value")
+    if isinstance(value, bool | int | float | datetime.date | datetime.time):
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        return f"{kind} ({shown[:40]})"
+    return kind

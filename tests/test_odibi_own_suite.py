@@ -1,15 +1,17 @@
-"""Odibi's own test suite, from its sdist: it passes under the integration exactly as without it.
+"""Odibi's own test suite, from its sdist, with and without odibi-ext in charge.
 
 The sdist of the installed Odibi is downloaded from the package index (as CI
-can), its ``tests/`` copied out (the sdist's ``odibi/`` would shadow the
-installed package) and run twice by pytest in subprocesses: stock, and with a
-``conftest.py`` that calls :func:`odibi_ext.odibi.install` first. Every test
-must end the same way both times; the connection-building tests must pass.
+can) and only its ``tests/`` unpacked (the sdist's ``odibi/`` would shadow the
+installed package). pytest runs it in child processes, as a user's would:
+stock, and with a ``conftest.py`` that calls :func:`odibi_ext.odibi.install`
+first. The whole suite must end the same both ways; Odibi's connection tests
+pass with the working samples installed, and show what odibi-faulty does to
+stock Odibi and what the integration makes of it.
 """
 
 from __future__ import annotations
 
-import shutil
+import os
 import subprocess
 import sys
 import tarfile
@@ -19,8 +21,7 @@ from pathlib import Path
 import odibi
 import pytest
 
-#: The file whose tests build connections through Odibi's plugin seams.
-CONNECTION_TESTS = "test_pipeline_manager_connections.py"
+CONNECTION_TESTS = "tests/test_pipeline_manager_connections.py"
 INSTALL_FIRST = "import odibi_ext.odibi\n\nodibi_ext.odibi.install()\n"
 
 
@@ -49,33 +50,49 @@ def odibi_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     [sdist] = downloads.glob("odibi-*.tar.gz")
     suite = tmp_path_factory.mktemp("odibi-suite")
+    prefix = f"{sdist.name.removesuffix('.tar.gz')}/"
     with tarfile.open(sdist) as archive:
-        members = [m for m in archive.getmembers() if m.name.split("/")[1:2] == ["tests"]]
-        archive.extractall(downloads, members=members, filter="data")
-    [unpacked] = downloads.glob("odibi-*/tests")
-    shutil.copytree(unpacked, suite / "tests")
+        members = [m for m in archive.getmembers() if m.name.startswith(f"{prefix}tests/")]
+        for member in members:
+            member.name = member.name.removeprefix(prefix)
+        archive.extractall(suite, members=members, filter="data")
+    assert (suite / CONNECTION_TESTS).is_file()
+    assert not (suite / "odibi").exists()
     return suite
 
 
-def outcomes(suite: Path, report: Path) -> dict[str, str]:
-    """Run pytest on ``suite`` and return each test's outcome, by test id."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            f"--junitxml={report}",
-            "tests",
-        ],
-        check=False,
-        cwd=suite,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
+def run_pytest(
+    suite: Path,
+    *args: str,
+    integration: bool,
+    pythonpath: Path | None = None,
+    policy: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """pytest on ``suite``, stock or with the integration (and the operator's ``policy``)."""
+    conftest = suite / "conftest.py"
+    if integration:
+        conftest.write_text(INSTALL_FIRST, encoding="utf-8")
+    environment = {k: v for k, v in os.environ.items() if k != "ODIBI_EXT_CONFIG"}
+    if pythonpath is not None:
+        environment["PYTHONPATH"] = str(pythonpath)
+    if policy is not None:
+        environment["ODIBI_EXT_CONFIG"] = str(policy)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+            check=False,
+            cwd=suite,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
+    finally:
+        conftest.unlink(missing_ok=True)
+
+
+def outcomes(report: Path) -> dict[str, str]:
+    """Each test's outcome in a JUnit XML report, by test id."""
     found = {}
     for case in ET.parse(report).getroot().iter("testcase"):
         test_id = f"{case.get('classname')}::{case.get('name')}"
@@ -84,20 +101,64 @@ def outcomes(suite: Path, report: Path) -> dict[str, str]:
     return found
 
 
-def test_odibi_s_own_suite_ends_the_same_with_the_integration_installed(
+def test_odibi_s_whole_suite_ends_the_same_with_the_integration_installed(
     odibi_suite: Path, tmp_path: Path
 ) -> None:
-    stock = outcomes(odibi_suite, tmp_path / "stock.xml")
-    (odibi_suite / "conftest.py").write_text(INSTALL_FIRST, encoding="utf-8")
-    try:
-        managed = outcomes(odibi_suite, tmp_path / "managed.xml")
-    finally:
-        (odibi_suite / "conftest.py").unlink()
+    run_pytest(odibi_suite, f"--junitxml={tmp_path / 'stock.xml'}", "tests", integration=False)
+    run_pytest(odibi_suite, f"--junitxml={tmp_path / 'odibi-ext.xml'}", "tests", integration=True)
+    stock = outcomes(tmp_path / "stock.xml")
+    managed = outcomes(tmp_path / "odibi-ext.xml")
 
     assert len(stock) > 500  # the whole suite ran, not an import error
     assert managed == stock
     connection_tests = {k: v for k, v in managed.items() if "pipeline_manager_connections" in k}
     assert len(connection_tests) == 8
     assert set(connection_tests.values()) == {"passed"}, connection_tests
-    passed = sum(outcome == "passed" for outcome in managed.values())
-    print(f"Odibi's suite: {passed} of {len(managed)} passed, stock and under the integration")
+
+
+@pytest.mark.parametrize("integration", [False, True], ids=["stock", "odibi-ext"])
+def test_odibi_s_connection_tests_pass_with_the_working_samples(
+    odibi_suite: Path, integration: bool
+) -> None:
+    result = run_pytest(odibi_suite, CONNECTION_TESTS, integration=integration)
+
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "8 passed" in result.stdout
+
+
+def test_odibi_faulty_ends_stock_odibi_s_connection_tests(
+    odibi_suite: Path, faulty_target: Path
+) -> None:
+    result = run_pytest(odibi_suite, CONNECTION_TESTS, integration=False, pythonpath=faulty_target)
+
+    # Stock Odibi imports every plugin: odibi-faulty's sys.exit(3) ends the run.
+    assert result.returncode != 0
+    assert "SystemExit: 3" in result.stdout
+    assert "passed" not in result.stdout
+
+
+def test_under_the_integration_odibi_faulty_is_reported_and_costs_nothing_else(
+    odibi_suite: Path, faulty_target: Path
+) -> None:
+    result = run_pytest(odibi_suite, CONNECTION_TESTS, integration=True, pythonpath=faulty_target)
+
+    # Only the test using `local` meets odibi-faulty: its hijack is a conflict, named.
+    assert "1 failed, 7 passed" in result.stdout, result.stdout[-4000:]
+    assert "test_build_local_connection" in result.stdout
+    assert "DriverConflictError: type name 'local'" in result.stdout
+    assert 'local = "odibi" keeps Odibi\'s built-in' in result.stdout
+    assert "SystemExit" not in result.stdout
+
+
+def test_under_the_integration_a_pin_to_the_builtin_settles_the_hijack(
+    odibi_suite: Path, faulty_target: Path, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[odibi_ext.pins]\nlocal = "odibi"\n', encoding="utf-8")
+
+    result = run_pytest(
+        odibi_suite, CONNECTION_TESTS, integration=True, pythonpath=faulty_target, policy=policy
+    )
+
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "8 passed" in result.stdout

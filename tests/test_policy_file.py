@@ -64,8 +64,10 @@ def test_from_env_reads_the_named_file_or_gives_the_default(tmp_path: Path) -> N
         ('[odibi_ext]\npinz = {sqlite = "odibi-sqlite"}\n', "'pinz'", "unknown key"),
         ('[odibi_ext]\non_conflict = "random"\n', "'on_conflict'", "error, first, last"),
         ("[odibi_ext]\non_conflict = 3\n", "'on_conflict'", "error, first, last"),
-        ('[odibi_ext]\ndisabled = "legacy"\n', "'disabled'", "list of strings"),
-        ("[odibi_ext]\ndisabled = [1, 2]\n", "'disabled'", "list of strings"),
+        ('[odibi_ext]\ndisabled = "legacy"\n', "'disabled'", "array of strings, not a string"),
+        ("[odibi_ext]\ndisabled = [1, 2]\n", "'disabled'", "item 1 is an integer (1)"),
+        ("[odibi_ext]\ndisabled = 7\n", "'disabled'", "not an integer (7)"),
+        ("[odibi_ext]\ndisabled = 2024-01-02\n", "'disabled'", "not a date (2024-01-02)"),
         ("[odibi_ext]\nallowed_distributions = true\n", "'allowed_distributions'", "a boolean"),
         ('[odibi_ext]\npins = ["sqlite"]\n', "'pins'", "table of type name"),
         ("[odibi_ext.pins]\nsqlite = 1\n", "pins.sqlite", "must be a string"),
@@ -84,11 +86,17 @@ def test_a_bad_key_is_named_with_the_file(tmp_path: Path, text: str, key: str, w
 
 
 @pytest.mark.parametrize(
-    "content", [b"[odibi_ext\n", b"on_conflict = = 1\n", b"\xff\xfe\x00 not utf-8", b"[[["]
+    ("content", "words"),
+    [
+        (b"[odibi_ext\n", "is not valid TOML"),
+        (b"on_conflict = = 1\n", "is not valid TOML"),
+        (b"\xff\xfe\x00 not utf-8", "is not UTF-8 text: byte 0xff on line 1"),
+        (b"[[[", "is not valid TOML"),
+    ],
 )
-def test_a_file_that_is_not_toml_is_named(tmp_path: Path, content: bytes) -> None:
+def test_a_file_that_is_not_toml_is_named(tmp_path: Path, content: bytes, words: str) -> None:
     path = write(tmp_path, content)
-    with pytest.raises(ValueError, match="is not valid TOML") as caught:
+    with pytest.raises(ValueError, match=words) as caught:
         Policy.from_file(path)
     assert str(path) in str(caught.value)
 
@@ -99,8 +107,8 @@ def test_a_missing_or_unreadable_file_is_named(tmp_path: Path) -> None:
         Policy.from_file(missing)
     assert str(missing) in str(caught.value)
 
-    with pytest.raises(ValueError, match="cannot be read") as caught:
-        Policy.from_file(tmp_path)  # a directory
+    with pytest.raises(ValueError, match="is a directory, not a regular file") as caught:
+        Policy.from_file(tmp_path)
     assert str(tmp_path) in str(caught.value)
 
 

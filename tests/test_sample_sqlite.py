@@ -6,6 +6,7 @@ import sqlite3
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,10 @@ def test_bad_config_is_refused_naming_the_key(
 
 
 def test_unknown_key_message_lists_the_expected_keys() -> None:
-    with pytest.raises(ValueError, match="expected path, timeout, read_only"):
+    with pytest.raises(
+        ValueError,
+        match=r"expected path, timeout, read_only \(and Odibi's type, validation_mode\)",
+    ):
         odibi_sqlite.create("w", {"pth": "x.db"})
 
 
@@ -151,7 +155,7 @@ def test_constructor_opens_nothing_and_validate_creates_a_new_file(tmp_path: Pat
         assert not path.exists()
         conn.validate()
         assert path.exists()
-        assert conn.discover_catalog()["datasets"] == []
+        assert conn.discover_catalog()["tables"] == []
 
 
 def test_read_only_missing_file_fails_naming_the_path(tmp_path: Path) -> None:
@@ -172,7 +176,7 @@ def test_read_only_quotes_the_path_in_the_uri(tmp_path: Path) -> None:
     path = build(tmp_path / "odd ?name#%20.db", "CREATE TABLE t (a);")
     with odibi_sqlite.create("w", {"path": str(path), "read_only": "true"}) as conn:
         conn.validate()
-        assert [d["name"] for d in conn.discover_catalog()["datasets"]] == ["t"]
+        assert names(conn.discover_catalog()) == ["t"]
 
 
 def test_read_only_connection_does_not_create_the_file(tmp_path: Path) -> None:
@@ -211,49 +215,82 @@ def test_validate_refuses_a_directory(tmp_path: Path) -> None:
 def test_memory_database_validates() -> None:
     with odibi_sqlite.create("w", {"path": ":memory:"}) as conn:
         conn.validate()
-        assert conn.discover_catalog()["datasets"] == []
+        assert conn.discover_catalog()["tables"] == []
 
 
 # -- catalog ----------------------------------------------------------------------------------
 
 
+def names(catalog: dict[str, Any]) -> list[str]:
+    return [table["name"] for table in catalog["tables"]]
+
+
 def test_catalog_lists_tables_and_views_by_name(conn: Any) -> None:
     catalog = conn.discover_catalog()
+    generated = catalog.pop("generated_at")
     assert catalog == {
-        "connection": "shop",
-        "type": "sqlite",
-        "datasets": [
-            {"name": "adults", "kind": "view"},
-            {"name": "orders", "kind": "table"},
-            {"name": "people", "kind": "table"},
+        "connection_name": "shop",
+        "connection_type": "sqlite",
+        "schemas": ["main"],
+        "tables": [
+            {
+                "name": name,
+                "namespace": "main",
+                "kind": kind,
+                "path": f"main.{name}",
+                "format": None,
+                "size_bytes": None,
+                "row_count": None,
+                "modified_at": None,
+            }
+            for name, kind in [("adults", "view"), ("orders", "table"), ("people", "table")]
         ],
-        "truncated": False,
+        "folders": None,
+        "files": None,
+        "total_datasets": 3,
+        "formats": {},
+        "next_step": "Use get_table_info() for a table's columns, preview() for its rows",
+        "suggestions": ["Found 3 tables and views in schema 'main'"],
     }  # sqlite_sequence (created by AUTOINCREMENT) is SQLite's own, left out
+    assert datetime.fromisoformat(generated).tzinfo is not None
 
 
-def test_catalog_with_schema_and_stats(conn: Any) -> None:
-    datasets = {
+def test_catalog_with_stats_counts_rows(conn: Any) -> None:
+    tables = {
         d["name"]: d
-        for d in conn.discover_catalog(include_schema=True, include_stats=True)["datasets"]
+        for d in conn.discover_catalog(include_schema=True, include_stats=True)["tables"]
     }
-    assert datasets["people"]["row_count"] == 5
-    assert datasets["adults"]["row_count"] == 3
-    assert datasets["orders"]["row_count"] == 2
-    assert [c["name"] for c in datasets["adults"]["columns"]] == ["id", "name"]
-    assert datasets["orders"]["columns"] == [
-        {"name": "n", "type": "INTEGER", "nullable": False, "primary_key": True},
-        {"name": "amount", "type": "REAL", "nullable": True, "primary_key": False},
-    ]
-
-
-def test_catalog_without_flags_has_no_schema_or_stats(conn: Any) -> None:
-    for dataset in conn.discover_catalog()["datasets"]:
-        assert "columns" not in dataset
-        assert "row_count" not in dataset
+    assert tables["people"]["row_count"] == 5
+    assert tables["adults"]["row_count"] == 3
+    assert tables["orders"]["row_count"] == 2
 
 
 @pytest.mark.parametrize(
-    ("limit", "names", "truncated"),
+    ("pattern", "expected"),
+    [
+        ("*", ["adults", "orders", "people"]),
+        ("p*", ["people"]),
+        ("*s", ["adults", "orders"]),
+        ("People", []),
+        ("x", []),
+    ],
+)
+def test_catalog_pattern_filters_names(conn: Any, pattern: str, expected: list[str]) -> None:
+    catalog = conn.discover_catalog(pattern=pattern)
+    assert names(catalog) == expected
+    assert catalog["total_datasets"] == len(expected)
+
+
+@pytest.mark.parametrize(("path", "expected"), [("", 3), ("main", 3), ("sales", 0)])
+def test_catalog_path_is_a_schema(conn: Any, path: str, expected: int) -> None:
+    catalog = conn.discover_catalog(path=path)
+    assert len(catalog["tables"]) == expected
+    if not expected:
+        assert "Schema 'sales' not found" in catalog["next_step"]
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected", "more"),
     [
         (0, [], True),
         (2, ["adults", "orders"], True),
@@ -261,12 +298,12 @@ def test_catalog_without_flags_has_no_schema_or_stats(conn: Any) -> None:
         (50, ["adults", "orders", "people"], False),
     ],
 )
-def test_catalog_limit_and_truncated(
-    conn: Any, limit: int, names: list[str], truncated: bool
+def test_catalog_limit_says_when_there_are_more(
+    conn: Any, limit: int, expected: list[str], more: bool
 ) -> None:
     catalog = conn.discover_catalog(limit=limit)
-    assert [d["name"] for d in catalog["datasets"]] == names
-    assert catalog["truncated"] is truncated
+    assert names(catalog) == expected
+    assert any("raise limit" in text for text in catalog["suggestions"]) is more
 
 
 @pytest.mark.parametrize(("limit", "error"), [(-1, ValueError), ("5", TypeError)])
@@ -279,12 +316,14 @@ def test_a_broken_view_does_not_hide_the_other_datasets(tmp_path: Path) -> None:
     path = build(
         tmp_path / "b.db",
         "CREATE TABLE gone (a); CREATE VIEW broken AS SELECT a FROM gone; "
-        "CREATE TABLE kept (b); DROP TABLE gone;",
+        "CREATE TABLE kept (b); INSERT INTO kept VALUES (1); DROP TABLE gone;",
     )
     with odibi_sqlite.create("w", {"path": str(path)}) as conn:
-        datasets = {d["name"]: d for d in conn.discover_catalog(include_schema=True)["datasets"]}
-    assert "no such table" in datasets["broken"]["error"]
-    assert datasets["kept"]["columns"][0]["name"] == "b"
+        catalog = conn.discover_catalog(include_stats=True)
+    tables = {d["name"]: d for d in catalog["tables"]}
+    assert tables["kept"]["row_count"] == 1
+    assert tables["broken"]["row_count"] is None
+    assert any("'broken'" in s and "no such table" in s for s in catalog["suggestions"])
 
 
 # -- schema -----------------------------------------------------------------------------------
@@ -435,6 +474,11 @@ def test_freshness_refuses_an_unknown_column_naming_it(conn: Any) -> None:
 # -- identifiers ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("name", ["people", 'my "table"', "main.people", INJECTION])
+def test_get_path_returns_the_name_unchanged_for_odibi_to_split(conn: Any, name: str) -> None:
+    assert conn.get_path(name) == name
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
@@ -444,8 +488,9 @@ def test_freshness_refuses_an_unknown_column_naming_it(conn: Any) -> None:
         (INJECTION, '"x""; drop table y; --"'),
     ],
 )
-def test_get_path_quotes_the_whole_name(conn: Any, name: str, expected: str) -> None:
-    assert conn.get_path(name) == expected
+def test_quote_identifier_quotes_the_whole_name(conn: Any, name: str, expected: str) -> None:
+    assert conn.quote_identifier(name) == expected
+    assert conn.qualify_table(name) == f'"main".{expected}'
 
 
 def test_get_path_refuses_a_nul_character(conn: Any) -> None:
@@ -466,10 +511,14 @@ def test_injection_table_name_is_just_a_name(tmp_path: Path) -> None:
         profile = conn.profile(INJECTION)
         freshness = conn.get_freshness(INJECTION, "ts")
         catalog = conn.discover_catalog(include_schema=True, include_stats=True)
+        info = conn.get_table_info(INJECTION)
+        preview = conn.preview(INJECTION, rows=2)
     assert profile["row_count"] == 3
     assert profile["columns"]["v"] == {"null_count": 0, "distinct_count": 2, "min": 1, "max": 2}
     assert freshness["latest"] == "2024-06-30"
-    assert {d["name"]: d["row_count"] for d in catalog["datasets"]} == {INJECTION: 3, "y": 1}
+    assert {d["name"]: d["row_count"] for d in catalog["tables"]} == {INJECTION: 3, "y": 1}
+    assert [c["name"] for c in info["columns"]] == ["ts", "v"]
+    assert preview["rows"] == [{"ts": "2024-01-01", "v": 1}, {"ts": "2024-06-30", "v": 2}]
     assert table_names(path) == {INJECTION, "y"}
 
 

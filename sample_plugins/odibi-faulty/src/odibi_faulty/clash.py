@@ -1,8 +1,10 @@
-"""Failure: a valid driver whose type name, ``local``, is also odibi-localfs's.
+"""Failure: a valid driver claiming ``local``, the type name of Odibi's built-in file connection.
 
-With both distributions installed, the default policy (``on_conflict =
-"error"``) loads neither and names both; a pin (``[odibi_ext.pins] local =
-"odibi-localfs"``) or ``on_conflict = "first"``/``"last"`` chooses one.
+Stock Odibi registers its built-ins first and plugins after, so this driver
+silently replaces Odibi's own ``local`` in every project. Under odibi-ext's
+Odibi integration the built-in is a driver like any other: the default
+policy (``on_conflict = "error"``) reports the clash naming both, and a pin
+(``[odibi_ext.pins] local = "odibi"``) keeps the built-in.
 """
 
 from __future__ import annotations
@@ -14,5 +16,5 @@ from odibi_faulty._minimal import MinimalConnection
 
 
 def create(name: str, config: Mapping[str, Any]) -> MinimalConnection:
-    """Create a minimal connection from odibi-faulty, which should not win ``local``."""
+    """Create a minimal connection, which should not replace Odibi's own ``local``."""
     return MinimalConnection(name, config, "odibi-faulty local")

@@ -11,6 +11,9 @@ from typing import Final
 #: Prefix of every message, so an operator knows which driver complained.
 DRIVER: Final = "odibi-localfs"
 KEYS: Final = ("base_path", "create")
+#: Keys Odibi puts in every connection block it hands a factory.
+HOST_KEYS: Final = ("type", "validation_mode")
+VALIDATION_MODES: Final = ("lazy", "eager")
 
 _TRUE: Final = frozenset({"true", "1", "yes", "on"})
 _FALSE: Final = frozenset({"false", "0", "no", "off"})
@@ -22,6 +25,8 @@ class LocalConfig:
 
     base_path: str
     create: bool = False
+    #: ``"eager"``: the connection is validated when it is created.
+    validation_mode: str = "lazy"
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> LocalConfig:
@@ -29,19 +34,44 @@ class LocalConfig:
 
         Raises ``ValueError`` for an unknown or missing key or a value that
         does not parse, ``TypeError`` for a value of the wrong type; both name
-        the key. ``create`` also accepts ``"true"`` and ``"false"``.
+        the key. ``create`` also accepts ``"true"`` and ``"false"``. Odibi's
+        own keys, ``type`` and ``validation_mode`` (``lazy`` or ``eager``, a
+        str or Odibi's enum), are accepted too.
         """
-        unknown = sorted(str(key) for key in config if key not in KEYS)
+        unknown = sorted(str(key) for key in config if key not in KEYS + HOST_KEYS)
         if unknown:
             raise ValueError(
-                f"{DRIVER}: unknown config key {unknown[0]!r}; expected {', '.join(KEYS)}"
+                f"{DRIVER}: unknown config key {unknown[0]!r}; expected {', '.join(KEYS)} "
+                f"(and Odibi's {', '.join(HOST_KEYS)})"
+            )
+        if "type" in config and not isinstance(config["type"], str):
+            raise TypeError(
+                f"{DRIVER}: config key 'type' must be a str, not {type(config['type']).__name__}"
             )
         if "base_path" not in config:
             raise ValueError(f"{DRIVER}: config key 'base_path' is required (a directory)")
         return cls(
             base_path=_base_path(config["base_path"]),
             create=_flag("create", config.get("create", False)),
+            validation_mode=validation_mode(config.get("validation_mode", "lazy")),
         )
+
+
+def validation_mode(value: object) -> str:
+    """``"lazy"`` or ``"eager"``, from a str or Odibi's ``ValidationMode`` (a str enum)."""
+    # str() of Odibi's enum is "ValidationMode.EAGER"; its value is the word.
+    text = getattr(value, "value", value)
+    if not isinstance(text, str):
+        raise TypeError(
+            f"{DRIVER}: config key 'validation_mode' must be lazy or eager, "
+            f"not {type(value).__name__}"
+        )
+    mode = text.strip().lower()
+    if mode not in VALIDATION_MODES:
+        raise ValueError(
+            f"{DRIVER}: config key 'validation_mode' must be lazy or eager, not {text!r}"
+        )
+    return mode
 
 
 def _base_path(value: object) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import fnmatch
 import os
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -21,12 +22,21 @@ from odibi_localfs.config import LocalConfig
 _READ_ERRORS = (OSError, ValueError, csv.Error)
 
 
+class PathOutsideBaseError(PermissionError):
+    """A path that is absolute or resolves outside ``base_path`` was refused.
+
+    Not a ``ValueError``: Odibi's pandas engine turns a ``ValueError`` from
+    ``get_path`` into "Either path or table must be provided", hiding the reason.
+    """
+
+
 def create(name: str, config: Mapping[str, Any]) -> LocalConnection:
     """Create a connection to the data files under a local directory.
 
     ``config`` keys: ``base_path`` (required: the directory) and ``create``
-    (default false: when true, ``validate()`` creates the directory). Every
-    path the connection hands out stays inside ``base_path``. Raises
+    (default false: when true, ``validate()`` creates the directory); Odibi's
+    ``type`` and ``validation_mode`` are accepted (``eager``: validated now).
+    Every path the connection hands out stays inside ``base_path``. Raises
     ``ValueError`` or ``TypeError`` naming the key when the config is wrong.
     """
     return LocalConnection(name, config)
@@ -47,6 +57,9 @@ class LocalConnection(Connection):
         self.settings = LocalConfig.from_mapping(config)
         #: The resolved base directory; every path handed out is inside it.
         self.root = Path(self.settings.base_path).expanduser().resolve()
+        # Odibi never calls validate(): validation_mode eager is the driver's job.
+        if self.settings.validation_mode == "eager":
+            self.validate()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} base_path={str(self.root)!r}>"
@@ -54,8 +67,10 @@ class LocalConnection(Connection):
     def get_path(self, relative_path: str) -> str:
         """The absolute path of ``relative_path`` under ``base_path``, symlinks resolved.
 
-        Raises ``ValueError`` for an absolute path and for one that resolves
-        outside ``base_path`` (``../x``, or a symlink pointing out).
+        Raises :class:`PathOutsideBaseError` for an absolute path and for one
+        that resolves outside ``base_path`` (``../x``, or a symlink pointing
+        out), ``ValueError`` for one that cannot be resolved (a NUL character,
+        a symlink loop).
         """
         return str(self._resolve(relative_path))
 
@@ -68,12 +83,14 @@ class LocalConnection(Connection):
             self.root.mkdir(parents=True, exist_ok=True)
         self._existing_root()
 
-    def discover_catalog(
+    def discover_catalog(  # noqa: PLR0917  # Odibi's signature
         self,
         include_schema: bool = False,
         include_stats: bool = False,
         limit: int = 200,
         recursive: bool = True,
+        path: str = "",
+        pattern: str = "",
     ) -> dict[str, Any]:
         """The data files under ``base_path``: ``{"connection", "type", "datasets", "truncated"}``.
 
@@ -84,19 +101,27 @@ class LocalConnection(Connection):
         gets an ``error`` instead. Files come in directory order, sorted by
         name, at most ``limit`` of them; ``truncated`` says whether more
         exist. With ``recursive=False`` only the top directory is listed.
+        ``path`` lists only that sub-directory (refused like :meth:`get_path`
+        when it leaves ``base_path``); ``pattern`` keeps the files whose name
+        matches it (``"*.csv"``).
         """
         limit = _non_negative("limit", limit)
         root = self._existing_root()
+        if not isinstance(pattern, str):
+            raise TypeError(f"{DRIVER}: pattern is a str, not {type(pattern).__name__}")
+        top = self._resolve(path) if path else root
         datasets: list[dict[str, Any]] = []
         truncated = False
-        for path in _data_files(root, recursive):
+        for found in _data_files(top, recursive, root):
+            if pattern and not fnmatch.fnmatchcase(found.name, pattern):
+                continue
             if len(datasets) == limit:
                 truncated = True
                 break
-            datasets.append(self._describe(path, include_schema, include_stats))
+            datasets.append(self._describe(found, include_schema, include_stats))
         return {
             "connection": self.name,
-            "type": "local",
+            "type": "localfs",
             "datasets": datasets,
             "truncated": truncated,
         }
@@ -172,7 +197,7 @@ class LocalConnection(Connection):
         if not isinstance(relative_path, str):
             raise TypeError(f"{DRIVER}: a path is a str, not {type(relative_path).__name__}")
         if Path(relative_path).is_absolute():
-            raise ValueError(
+            raise PathOutsideBaseError(
                 f"{DRIVER}: {relative_path!r} is absolute; "
                 f"give a path relative to base_path {str(self.root)!r}"
             )
@@ -182,7 +207,7 @@ class LocalConnection(Connection):
         except (RuntimeError, ValueError) as exc:  # a symlink loop, a NUL character
             raise ValueError(f"{DRIVER}: cannot resolve {relative_path!r}: {exc}") from exc
         if not resolved.is_relative_to(self.root):
-            raise ValueError(
+            raise PathOutsideBaseError(
                 f"{DRIVER}: {relative_path!r} resolves outside base_path {str(self.root)!r}"
             )
         return resolved
@@ -247,13 +272,14 @@ class LocalConnection(Connection):
         return entry
 
 
-def _data_files(root: Path, recursive: bool) -> Iterator[Path]:
-    """Data files under ``root``, sorted per directory, hidden ones skipped.
+def _data_files(top: Path, recursive: bool, root: Path) -> Iterator[Path]:
+    """Data files under ``top`` (``root`` or a directory in it), sorted per directory,
+    hidden ones skipped.
 
     Symlinked directories are not entered (no loops, no escape); a symlinked
     file is kept only when its target is a file inside ``root``.
     """
-    for directory, subdirectories, files in os.walk(root):
+    for directory, subdirectories, files in os.walk(top):
         subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
         for file_name in sorted(files):
             path = Path(directory, file_name)

@@ -14,6 +14,9 @@ DRIVER: Final = "odibi-sqlite"
 MEMORY: Final = ":memory:"
 DEFAULT_TIMEOUT: Final = 5.0
 KEYS: Final = ("path", "timeout", "read_only")
+#: Keys Odibi puts in every connection block it hands a factory.
+HOST_KEYS: Final = ("type", "validation_mode")
+VALIDATION_MODES: Final = ("lazy", "eager")
 
 _TRUE: Final = frozenset({"true", "1", "yes", "on"})
 _FALSE: Final = frozenset({"false", "0", "no", "off"})
@@ -26,6 +29,8 @@ class SQLiteConfig:
     path: str
     timeout: float = DEFAULT_TIMEOUT
     read_only: bool = False
+    #: ``"eager"``: the connection is validated when it is created.
+    validation_mode: str = "lazy"
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> SQLiteConfig:
@@ -34,12 +39,19 @@ class SQLiteConfig:
         Raises ``ValueError`` for an unknown or missing key or a value that
         does not parse, ``TypeError`` for a value of the wrong type; both name
         the key. Strings are accepted for ``timeout`` and ``read_only``,
-        because config files often hold nothing else.
+        because config files often hold nothing else. Odibi's own keys,
+        ``type`` and ``validation_mode`` (``lazy`` or ``eager``, a str or
+        Odibi's enum), are accepted too.
         """
-        unknown = sorted(str(key) for key in config if key not in KEYS)
+        unknown = sorted(str(key) for key in config if key not in KEYS + HOST_KEYS)
         if unknown:
             raise ValueError(
-                f"{DRIVER}: unknown config key {unknown[0]!r}; expected {', '.join(KEYS)}"
+                f"{DRIVER}: unknown config key {unknown[0]!r}; expected {', '.join(KEYS)} "
+                f"(and Odibi's {', '.join(HOST_KEYS)})"
+            )
+        if "type" in config and not isinstance(config["type"], str):
+            raise TypeError(
+                f"{DRIVER}: config key 'type' must be a str, not {type(config['type']).__name__}"
             )
         if "path" not in config:
             raise ValueError(
@@ -49,10 +61,28 @@ class SQLiteConfig:
             path=_path(config["path"]),
             timeout=_timeout(config.get("timeout", DEFAULT_TIMEOUT)),
             read_only=_flag("read_only", config.get("read_only", False)),
+            validation_mode=validation_mode(config.get("validation_mode", "lazy")),
         )
         if settings.read_only and settings.path == MEMORY:
             raise ValueError(f"{DRIVER}: config key 'read_only' cannot be true for ':memory:'")
         return settings
+
+
+def validation_mode(value: object) -> str:
+    """``"lazy"`` or ``"eager"``, from a str or Odibi's ``ValidationMode`` (a str enum)."""
+    # str() of Odibi's enum is "ValidationMode.EAGER"; its value is the word.
+    text = getattr(value, "value", value)
+    if not isinstance(text, str):
+        raise TypeError(
+            f"{DRIVER}: config key 'validation_mode' must be lazy or eager, "
+            f"not {type(value).__name__}"
+        )
+    mode = text.strip().lower()
+    if mode not in VALIDATION_MODES:
+        raise ValueError(
+            f"{DRIVER}: config key 'validation_mode' must be lazy or eager, not {text!r}"
+        )
+    return mode
 
 
 def _path(value: object) -> str:

@@ -15,10 +15,13 @@ from typing import Any
 from urllib.parse import quote
 
 from odibi_ext import Connection
+from odibi_sqlite import catalog
+from odibi_sqlite import frames
 from odibi_sqlite import sql
 from odibi_sqlite.config import DRIVER
 from odibi_sqlite.config import MEMORY
 from odibi_sqlite.config import SQLiteConfig
+from odibi_sqlite.frames import DataFrame
 
 LOG = logging.getLogger(__name__)
 
@@ -36,9 +39,11 @@ def create(name: str, config: Mapping[str, Any]) -> SQLiteConnection:
 
     ``config`` keys: ``path`` (required: a file path or ``":memory:"``),
     ``timeout`` (seconds to wait for a locked database, default 5.0) and
-    ``read_only`` (default false; the file must then exist). Nothing is
-    opened until first use. Raises ``ValueError`` or ``TypeError`` naming the
-    key when the config is wrong.
+    ``read_only`` (default false; the file must then exist); Odibi's ``type``
+    and ``validation_mode`` are accepted. Nothing is opened until first use,
+    unless ``validation_mode`` is ``eager``: then the database is opened and
+    checked now. Raises ``ValueError`` or ``TypeError`` naming the key when
+    the config is wrong, :class:`SQLiteConnectionError` when an eager check fails.
     """
     return SQLiteConnection(name, config)
 
@@ -60,6 +65,9 @@ class SQLiteConnection(Connection):
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._closed = False
+        # Odibi never calls validate(): validation_mode eager is the driver's job.
+        if self.settings.validation_mode == "eager":
+            self.validate()
 
     def __repr__(self) -> str:
         mode = " read_only" if self.settings.read_only else ""
@@ -68,9 +76,23 @@ class SQLiteConnection(Connection):
             f"<{type(self).__name__} name={self.name!r} path={self.settings.path!r}{mode}{state}>"
         )
 
+    #: What Odibi's engines check before SQL they cannot do here (``merge`` needs ``"mssql"``).
+    sql_dialect = "sqlite"
+    #: The schema of the database file; Odibi reads and writes ``main.<table>``.
+    default_schema = "main"
+
     def get_path(self, relative_path: str) -> str:
-        """The table ``relative_path`` as a quoted SQL identifier: ``a"b`` gives ``"a""b"``."""
-        return sql.quote_identifier(relative_path)
+        """The table name, unchanged: Odibi splits ``schema.table`` itself.
+
+        Raises ``TypeError`` for a non-str and ``ValueError`` for a name with a
+        NUL character, which no SQL identifier may hold.
+        """
+        sql.quote_identifier(relative_path)  # the same checks as for every other name
+        return relative_path
+
+    def quote_identifier(self, name: str) -> str:
+        """``name`` as one SQL identifier: ``a"b`` gives ``"a""b"``; dots stay inside it."""
+        return sql.quote_identifier(name)
 
     def validate(self) -> None:
         """Open the database and read its schema.
@@ -88,34 +110,112 @@ class SQLiteConnection(Connection):
             except sqlite3.Error as exc:
                 raise self._cannot_open(str(exc)) from exc
 
-    def discover_catalog(
+    # -- what Odibi's pandas engine calls for format: sql (pandas needed) ---------------
+
+    def read_table(self, table_name: str, schema: str = "") -> DataFrame:
+        """Every row of ``schema.table_name`` (schema ``main`` when empty) as a DataFrame."""
+        query = self.build_select_query(table_name, schema)
+        with self._session() as db:
+            return frames.read(db, "read_table", query, None)
+
+    def read_sql_query(
+        self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> DataFrame:
+        """The rows of the SQL ``query`` as a DataFrame; ``params`` are bound, never pasted."""
+        with self._session() as db:
+            return frames.read(db, "read_sql_query", query, params)
+
+    def read_sql(
+        self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> DataFrame:
+        """The same as :meth:`read_sql_query` (Odibi calls both names)."""
+        with self._session() as db:
+            return frames.read(db, "read_sql", query, params)
+
+    def write_table(  # Odibi's keyword arguments
+        self,
+        df: DataFrame,
+        table_name: str,
+        schema: str = "",
+        if_exists: str = "fail",
+        chunksize: int | None = 1000,
+    ) -> int:
+        """Write ``df`` to ``schema.table_name`` (``main`` when empty); return the row count.
+
+        ``if_exists``: ``replace`` (Odibi's ``overwrite``) drops and recreates
+        the table, ``append`` adds rows and creates a missing table, ``fail``
+        refuses an existing one. Rows go in ``chunksize`` at a time, all in
+        one transaction: on any error the table is left as it was.
+        """
+        with self._session() as db:
+            return frames.write(
+                db,
+                df,
+                table=table_name,
+                schema=schema or self.default_schema,
+                if_exists=if_exists,
+                chunksize=chunksize,
+            )
+
+    # -- discovery ------------------------------------------------------------------------
+
+    def discover_catalog(  # noqa: PLR0917  # Odibi's signature
         self,
         include_schema: bool = False,
         include_stats: bool = False,
         limit: int = 200,
         recursive: bool = True,
+        path: str = "",
+        pattern: str = "",
     ) -> dict[str, Any]:
-        """The tables and views, by name: ``{"connection", "type", "datasets", "truncated"}``.
+        """The tables and views of the main schema, as Odibi's ``CatalogSummary``.
 
-        Each dataset is ``{"name", "kind": "table" | "view"}``, plus ``columns``
-        (as in :meth:`get_schema`) with ``include_schema`` and ``row_count``
-        with ``include_stats``. A view that cannot be read gets an ``error``
-        instead. At most ``limit`` datasets; ``truncated`` says whether more
-        exist. ``recursive`` has no meaning for SQLite and is ignored.
+        ``tables`` holds a ``DatasetRef`` per table or view, by name, at most
+        ``limit``; ``row_count`` is filled with ``include_stats``.
+        ``pattern`` filters names (``"fact_*"``); ``path`` is a schema, and
+        only ``"main"`` (or ``""``) has tables here. ``include_schema`` and
+        ``recursive`` change nothing: :meth:`get_table_info` gives a table's
+        columns.
         """
         limit = _non_negative("limit", limit)
+        if not isinstance(path, str) or not isinstance(pattern, str):
+            raise TypeError(f"{DRIVER}: path and pattern are str")
         with self._session() as db:
-            found = sql.datasets(db, limit + 1)
-            entries = [
-                _describe(db, name, kind, include_schema, include_stats)
-                for name, kind in found[:limit]
-            ]
-        return {
-            "connection": self.name,
-            "type": "sqlite",
-            "datasets": entries,
-            "truncated": len(found) > limit,
-        }
+            return catalog.catalog(
+                db,
+                self.name,
+                include_stats=include_stats,
+                limit=limit,
+                path=path,
+                pattern=pattern,
+            )
+
+    def get_table_info(self, table: str) -> dict[str, Any]:
+        """``table`` as Odibi's ``Schema``: its ``DatasetRef`` (with the row count), its
+        columns (``dtype`` is the declared type) and ``primary_key``.
+
+        ``main.orders`` (a catalog entry's ``path``) names ``orders``. Raises
+        ``LookupError`` naming ``table`` when there is no such table or view.
+        """
+        with self._session() as db:
+            return catalog.table_info(db, catalog.table_name(db, table))
+
+    def preview(
+        self,
+        dataset: str,
+        rows: int = 5,
+        columns: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """The first ``rows`` rows (at most 100) of ``dataset`` as Odibi's ``PreviewResult``.
+
+        All columns, or only ``columns`` (``ValueError`` naming an unknown one);
+        ``main.orders`` names ``orders``, as in :meth:`get_table_info`.
+        """
+        rows = _non_negative("rows", rows)
+        with self._session() as db:
+            table = catalog.table_name(db, dataset)
+            names = _chosen(table, sql.columns(db, table), columns)
+            return catalog.preview(db, table, rows, names)
 
     def get_schema(self, dataset: str) -> dict[str, Any]:
         """``{"dataset", "columns": [{"name", "type", "nullable", "primary_key"}]}``.

@@ -41,6 +41,38 @@ def datasets(db: sqlite3.Connection, limit: int) -> list[tuple[str, str]]:
     return [(str(name), str(kind)) for name, kind in rows]
 
 
+def exists(db: sqlite3.Connection, table: str) -> bool:
+    """Whether the main schema has a table or view named ``table``."""
+    row = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?", (table,)
+    ).fetchone()
+    return row is not None
+
+
+def kind(db: sqlite3.Connection, table: str) -> str:
+    """``"table"`` or ``"view"``: what ``table`` is in the main schema.
+
+    Raises ``LookupError`` naming ``table`` when it is neither.
+    """
+    row = db.execute(
+        "SELECT type FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?", (table,)
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"{DRIVER}: no table or view named {table!r}")
+    return str(row[0])
+
+
+def first_rows(
+    db: sqlite3.Connection, table: str, names: Sequence[str], limit: int
+) -> list[tuple[Any, ...]]:
+    """The first ``limit`` rows of ``table`` (in storage order), columns ``names`` only."""
+    selected = ", ".join(quote_identifier(name) for name in names)
+    return db.execute(
+        f"SELECT {selected} FROM {quote_identifier(table)} LIMIT ?",  # noqa: S608  # quoted identifiers
+        (limit,),
+    ).fetchall()
+
+
 def columns(db: sqlite3.Connection, table: str) -> list[dict[str, Any]]:
     """The columns of ``table`` (generated ones included), in declaration order.
 

@@ -1,0 +1,65 @@
+"""Reading the small text files an operator hands over: policy files and connection configs.
+
+A path can name anything: a directory, ``/dev/zero``, ``/dev/urandom``, a FIFO
+nobody writes to, a file of many megabytes. Only regular files are read, and
+at most :data:`MAX_BYTES` of them, so a wrong path is a clear error, never a
+hang or an exhausted memory.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Final
+
+#: The most a policy or config file may hold; real ones are a few hundred bytes.
+MAX_BYTES: Final = 1024 * 1024
+
+_KINDS: Final = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_text(path: str, *, what: str, limit: int = MAX_BYTES) -> str:
+    """The UTF-8 text of the regular file ``path`` (a leading byte-order mark is dropped).
+
+    Raises :class:`ValueError` naming ``what`` (``"policy file"``) and the path
+    when the file does not exist, cannot be read, is not a regular file, holds
+    more than ``limit`` bytes or is not UTF-8.
+    """
+    where = f"{what} {path}"
+    # Non-blocking, so that opening a FIFO returns at once; fstat then refuses it.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise ValueError(f"{where} does not exist") from None
+    except OSError as exc:
+        raise ValueError(f"{where} cannot be read: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        raise ValueError(f"{where} is {kind}, not a regular file: give the path of a file")
+    with os.fdopen(fd, "rb") as file:
+        try:
+            data = file.read(limit + 1)
+        except OSError as exc:
+            raise ValueError(f"{where} cannot be read: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise ValueError(
+            f"{where} is larger than {limit // 1024} KiB, the most read from such a file: "
+            f"is it the right file?"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ValueError(
+            f"{where} is not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line} "
+            f"(offset {exc.start}); save it as UTF-8"
+        ) from None
