@@ -151,7 +151,7 @@ def test_check_isolate_still_works_under_a_low_open_files_limit(
 
     names = [f"fd-{number:02}" for number in range(30)]
     policy = allow_only(tmp_path, *(install(site, name) for name in names))
-    argv = ["--config", policy, "--format", "json", "check", "--isolate", "--jobs", "32"]
+    argv = ["--config", policy, "--format", "json", "check", "--isolate", "--jobs", "64"]
 
     def low_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
