@@ -7,6 +7,7 @@ from typing import Final
 
 from odibi_ext.errors import describe_provider
 from odibi_ext.info import DriverInfo
+from odibi_ext.resolution import describe_candidate
 
 #: Tables fit this many columns; longer cells are cut with an ellipsis.
 WIDTH: Final = 100
@@ -132,11 +133,10 @@ def detail(info: DriverInfo) -> str:
         lines.append("candidates:")
         for candidate in info.candidates:
             mark = "*" if candidate.selected else "-"
-            origin = describe_provider(candidate.distribution, candidate.version)
             where = f" in {candidate.location}" if candidate.location else ""
             verdict = "selected" if candidate.selected else "excluded"
             reason = f": {candidate.reason}" if candidate.reason else ""
-            lines.append(escape(f"  {mark} {origin} ({candidate.target}){where}"))
+            lines.append(escape(f"  {mark} {describe_candidate(candidate)}{where}"))
             lines += _wrap(escape(f"{verdict}{reason}"), indent="      ", first="      ")
     return "\n".join(lines)
 
