@@ -1,5 +1,5 @@
 """``python -m odibi_ext``: the same as the ``odibi-ext`` command."""
 
-from odibi_ext.cli import main
+from odibi_ext.cli import run
 
-raise SystemExit(main())
+run()

@@ -17,6 +17,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -106,7 +107,14 @@ def _run(argv: Sequence[str] | None, out: TextIO) -> int:
         registry = ConnectionRegistry(policy=policy)
         command: Callable[[ConnectionRegistry, argparse.Namespace, TextIO, set[str]], int]
         command = args.command
-        return command(registry, args, out, secrets)
+        # The command writes its answer to a buffer while plugin code may run;
+        # whatever plugins print meanwhile goes to stderr, so stdout holds the
+        # answer (the JSON a script parses) and nothing else.
+        answer = io.StringIO()
+        with _plugin_output_to_stderr():
+            code = command(registry, args, answer, secrets)
+        out.write(answer.getvalue())
+        return code
     except OutputError:
         raise
     except (UsageError, ValueError) as exc:
@@ -114,13 +122,59 @@ def _run(argv: Sequence[str] | None, out: TextIO) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
-    except Exception as exc:  # never a traceback for a plugin's fault, unless asked
+    except BaseException as exc:  # never a traceback for a plugin's fault, unless asked
+        # A plugin's SystemExit (or a BaseException of its own) is a failure
+        # of the command, never its exit status.
         if args.verbose:
             _print_traceback(secrets)
         return _fail(mask_text(describe_exception(exc), secrets), EXIT_FAILED, args.format, out)
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
+
+
+def run() -> None:
+    """The ``odibi-ext`` program: :func:`main`, then exit with its status.
+
+    A plugin may have started a thread that never ends: once the command has
+    its answer, the process exits without waiting for it. Not so for
+    ``odibi-ext odibi ...``: Odibi's own threads (its executors) finish their
+    writes at interpreter shutdown, as under ``odibi`` itself.
+    """
+    code = main()
+    if _split_odibi_command(sys.argv[1:])[1] is not None:
+        raise SystemExit(code)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    import threading
+
+    current = threading.current_thread()
+    if any(t is not current and not t.daemon and t.is_alive() for t in threading.enumerate()):
+        logging.shutdown()  # what atexit would have flushed
+        os._exit(code)
+    raise SystemExit(code)
+
+
+@contextlib.contextmanager
+def _plugin_output_to_stderr() -> Iterator[None]:
+    """Send what is printed meanwhile, by ``print`` or straight to file descriptor 1, to stderr."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+    try:
+        saved: int | None = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:  # no descriptor 1 or 2 (a closed stream): Python-level redirection only
+        saved = None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -225,22 +279,37 @@ def _show(registry: ConnectionRegistry, args: argparse.Namespace, out: TextIO, _
 def _check(
     registry: ConnectionRegistry, args: argparse.Namespace, out: TextIO, _: set[str]
 ) -> int:
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
     if args.isolate:
-        from odibi_ext.isolation import check_isolated
+        from odibi_ext import isolation
 
-        infos = check_isolated(registry, timeout=args.timeout, jobs=args.jobs)
+        timeout = isolation.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+        if not 0 < timeout <= isolation.MAX_TIMEOUT:  # also refuses nan
+            raise UsageError(
+                f"--timeout must be a number of seconds above 0 and at most "
+                f"{isolation.MAX_TIMEOUT:g}, not {args.timeout}"
+            )
+        if args.jobs is not None and not 1 <= args.jobs <= isolation.MAX_JOBS:
+            raise UsageError(
+                f"--jobs must be a whole number from 1 to {isolation.MAX_JOBS}, not {args.jobs}"
+            )
+        infos = isolation.check_isolated(registry, timeout=timeout, jobs=args.jobs)
+    elif args.timeout is not None or args.jobs is not None:
+        raise UsageError(
+            "--timeout and --jobs apply to 'check --isolate' only: add --isolate, or drop them"
+        )
     else:
         infos = registry.load_all()
     infos = _for_output(infos)
-    ok = not any(info.status in ("failed", "conflict") for info in infos)
+    broken = registry.broken_distributions()
+    ok = not broken and not any(info.status in ("failed", "conflict") for info in infos)
     nothing = _nothing_checked(registry, infos)
     if args.format == "json":
         report: dict[str, Any] = {
             "ok": ok and not nothing,
             "drivers": [i.to_dict() for i in infos],
         }
+        if broken:  # only then: scripts see the documented shape otherwise
+            report["broken_distributions"] = [b._asdict() for b in broken]
         if nothing:
             report["error"] = nothing
         _dump(report, out)
@@ -251,6 +320,8 @@ def _check(
                 file=out,
             )
             _print_problems(infos, out)
+        for distribution in broken:
+            print(f"broken: {redact_text(distribution.describe())}", file=out)
         print(render.summary(infos), file=out)
     if nothing:
         _error(nothing)
@@ -320,7 +391,9 @@ def _connect(
             raise
         _close(connection)
         report["ok"] = True
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # validate() calling sys.exit() is a failed validation
         if args.verbose:
             _print_traceback(secrets)
         report["error"] = mask_text(_describe(exc), secrets)
@@ -754,7 +827,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--timeout",
         type=float,
-        default=30.0,
+        default=None,
         metavar="S",
         help="with --isolate: seconds each driver may take to load (default 30)",
     )

@@ -9,6 +9,7 @@ from typing import Final
 
 from odibi_ext.errors import InvalidConnectionError
 from odibi_ext.errors import InvalidFactoryError
+from odibi_ext.errors import describe_exception
 
 #: Factories are called with these; binding them proves the signature fits.
 _PROBE_ARGUMENTS: Final[tuple[str, dict[str, Any]]] = ("name", {})
@@ -34,12 +35,20 @@ def check_factory(
     Raises :class:`InvalidFactoryError` showing the expected ``(name, config)``
     and what was found.
     """
-    if not callable(factory):
-        actual = f"a {type(factory).__qualname__} object, which is not callable"
-    elif _accepts_name_and_config(factory):
-        return
-    else:
-        actual = f"{_kind(factory)} with signature {describe_signature(factory)}"
+    try:
+        if not callable(factory):
+            actual = f"a {type(factory).__qualname__} object, which is not callable"
+        elif _accepts_name_and_config(factory):
+            return
+        else:
+            actual = f"{_kind(factory)} with signature {describe_signature(factory)}"
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a lazy proxy's __getattr__ may raise anything, exit included
+        actual = (
+            f"a {type(factory).__qualname__} object whose inspection raised "
+            f"{describe_exception(exc)}"
+        )
     raise InvalidFactoryError(
         type_name=type_name,
         target=target,
@@ -79,7 +88,9 @@ def describe_signature(factory: Callable[..., Any]) -> str | None:
 
     try:
         signature = inspect.signature(factory)
-    except Exception:  # builtins and odd callables may have none
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # builtins and odd callables may have none; a proxy may even exit
         return None
     parameters = [
         p.replace(annotation=_Verbatim(p.annotation)) if isinstance(p.annotation, str) else p
@@ -106,7 +117,9 @@ def first_paragraph(factory: Callable[..., Any]) -> str | None:
 
     try:
         doc = inspect.getdoc(factory)
-    except Exception:
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
         return None
     if not doc:
         return None
@@ -162,7 +175,9 @@ def _accepts_by_code(factory: Callable[..., Any]) -> bool | None:
 def _has_callable(obj: object, name: str) -> bool:
     try:
         return callable(getattr(obj, name))
-    except Exception:  # a hostile __getattr__ is as good as missing
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # a hostile __getattr__ (sys.exit() included) is as good as missing
         return False
 
 

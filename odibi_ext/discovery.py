@@ -28,6 +28,28 @@ NAMESPACE: Final = "odibi.connections"
 # No ``from __future__ import annotations`` here or in resolution.py: typing
 # compiles a NamedTuple's string annotations one by one, a millisecond that
 # every process loading a driver would pay.
+class BrokenDistribution(NamedTuple):
+    """A distribution offering entry points in the group whose metadata cannot be read.
+
+    ``path`` is its metadata file (``entry_points.txt``) or directory; ``error``
+    says what is wrong with it. Its readable entries are still offered.
+    """
+
+    distribution: str
+    version: str | None
+    path: str
+    error: str
+
+    def describe(self) -> str:
+        """One line naming the distribution, its file, what is wrong and what to do."""
+        provider = f"{self.distribution} {self.version}" if self.version else self.distribution
+        return (
+            f"distribution {provider} has unreadable entry-point metadata ({self.path}): "
+            f"{self.error}; its drivers may be missing. Reinstall it (pip install "
+            f"--force-reinstall {self.distribution}) or report it to its maintainers"
+        )
+
+
 class Candidate(NamedTuple):
     """One entry point offering a type name, with the distribution that publishes it.
 
@@ -78,20 +100,31 @@ def path_entries() -> list[str]:
     return [os.path.abspath(entry) for entry in sys.path if isinstance(entry, str)]
 
 
-def scan(namespace: str) -> tuple[list[Candidate], list[str]]:
-    """Every entry point in ``namespace``, in ``sys.path`` order, and the metadata files read.
+class Scan(NamedTuple):
+    """What :func:`scan` found: the candidates, the files read, the distributions it could not."""
+
+    candidates: list[Candidate]
+    metadata_files: list[str]
+    broken: list[BrokenDistribution]
+
+
+def scan(namespace: str) -> Scan:
+    """Every entry point in ``namespace``, in ``sys.path`` order, and what the answer rests on.
 
     A distribution shadowed by one of the same name earlier on ``sys.path`` is
     skipped, as Python's own imports would skip it. Within one ``sys.path``
     entry, distributions are ordered by name, so the order is deterministic.
-    A distribution whose metadata cannot be parsed is skipped with a WARNING
-    instead of hiding every other driver. The second list holds each
-    provider's ``entry_points.txt`` path, where it is known, so that an index
-    can notice when one is rewritten in place.
+    A distribution offering entry points in ``namespace`` whose metadata
+    cannot be parsed (a line without ``=``, bytes that are not UTF-8) is
+    returned in ``broken`` and its readable entries are kept, instead of
+    hiding every other driver. ``metadata_files`` holds every distribution's
+    ``entry_points.txt`` (its metadata directory when it has none) and each
+    provider's metadata file, so that an index can notice any of them being
+    written in place.
 
     For Odibi's own group, when Odibi is installed, its built-in factories
     come first (Odibi registers them before any plugin), with the source file
-    they were read from among the files returned.
+    they were read from and Odibi's metadata file among the files returned.
     """
     import importlib.metadata
 
@@ -99,10 +132,17 @@ def scan(namespace: str) -> tuple[list[Candidate], list[str]]:
     section = f"[{namespace}]"
     found: list[tuple[int, str, int, Candidate]] = []
     metadata_files: list[str] = []
+    broken: list[BrokenDistribution] = []
     seen_distributions: set[str] = set()
     seen: set[tuple[str, str, str]] = set()
     host: tuple[str | None, str | None] | None = None
     for dist in importlib.metadata.distributions():
+        # PathDistribution keeps its directory private; without it the index
+        # falls back to stamping sys.path entries only.
+        metadata_dir = getattr(dist, "_path", None)
+        entry_points_file = (
+            os.path.join(str(metadata_dir), "entry_points.txt") if metadata_dir else None
+        )
         try:
             identity = _identity(dist)
             if identity in seen_distributions:
@@ -110,47 +150,147 @@ def scan(namespace: str) -> tuple[list[Candidate], list[str]]:
             seen_distributions.add(identity)
             if identity == _HOST and namespace == NAMESPACE:
                 host = (dist.version, os.path.abspath(str(dist.locate_file(""))))
-            text = dist.read_text("entry_points.txt")
+                if metadata_dir is not None:  # built-ins show its version
+                    metadata_files.extend(_metadata_file(str(metadata_dir)))
+            text, problem = _entry_points_text(dist, entry_points_file, section)
+            if entry_points_file is not None:
+                # Without the file, its directory: creating one there changes its time.
+                exists = text is not None or problem is not None
+                metadata_files.append(entry_points_file if exists else str(metadata_dir))
             # Most distributions publish nothing in our group: skip them
             # before paying for the metadata parse.
-            if not text or section not in text:
+            if problem is None and (not text or section not in text):
                 continue
             distribution = dist.metadata["Name"] or None
-            entry_points = dist.entry_points.select(group=namespace)
             version = dist.version
             location = os.path.abspath(str(dist.locate_file("")))
+            entry_points, problem = _entries(dist, namespace, text, problem)
         except Exception as exc:  # one broken distribution must not hide the rest
-            LOG.warning("skipping a distribution with unreadable metadata: %s", exc)
+            LOG.warning(
+                "skipping a distribution with unreadable metadata (%s): %s",
+                metadata_dir or dist,
+                exc,
+            )
             continue
-        # PathDistribution keeps its directory private; without it the index
-        # falls back to stamping sys.path entries only.
-        metadata_dir = getattr(dist, "_path", None)
         if metadata_dir is not None:
-            metadata_files.append(os.path.join(str(metadata_dir), "entry_points.txt"))
+            metadata_files.extend(_metadata_file(str(metadata_dir)))
+        if problem is not None:
+            broken.append(
+                BrokenDistribution(
+                    distribution=distribution or identity,
+                    version=version,
+                    path=entry_points_file or str(metadata_dir or location),
+                    error=problem,
+                )
+            )
         rank = ranks.get(location, len(ranks))
-        for entry_point in entry_points:
-            key = (entry_point.name, entry_point.value, identity)
+        for name, value in entry_points:
+            key = (name, value, identity)
             if key in seen:
                 continue
             seen.add(key)
             candidate = Candidate(
-                name=entry_point.name,
-                target=entry_point.value,
+                name=name,
+                target=value,
                 distribution=distribution,
                 version=version,
                 location=location,
             )
             found.append((rank, identity, len(found), candidate))
     found.sort(key=lambda item: item[:3])
-    candidates = [item[3] for item in found]
-    if host is not None:
-        from odibi_ext import builtins
+    candidates = _builtins_first([item[3] for item in found], host, metadata_files)
+    return Scan(candidates, sorted(metadata_files), broken)
 
-        offered, source = builtins.scan(*host)
-        candidates[:0] = offered
-        if source is not None:
-            metadata_files.append(source)
-    return candidates, sorted(metadata_files)
+
+def _builtins_first(
+    candidates: list[Candidate],
+    host: tuple[str | None, str | None] | None,
+    metadata_files: list[str],
+) -> list[Candidate]:
+    """Odibi's built-ins (when ``host``, its version and location, is known), then ``candidates``.
+
+    The source file the built-ins were read from joins ``metadata_files``.
+    """
+    if host is None:
+        return candidates
+    from odibi_ext import builtins
+
+    offered, source = builtins.scan(*host)
+    if source is not None:
+        metadata_files.append(source)
+    return [*offered, *candidates]
+
+
+def _entries(
+    dist: "importlib.metadata.Distribution",
+    namespace: str,
+    text: str | None,
+    problem: str | None,
+) -> tuple[list[tuple[str, str]], str | None]:
+    """``(name, value)`` of each entry point in ``namespace``, and what is wrong, if anything."""
+    if problem is not None:
+        return [], problem
+    try:
+        return [(ep.name, ep.value) for ep in dist.entry_points.select(group=namespace)], None
+    except Exception as exc:  # a malformed line spoils importlib's whole parse
+        entries, problem = _readable_entries(text or "", f"[{namespace}]")
+        return entries, problem or _brief(exc)
+
+
+def _metadata_file(directory: str) -> list[str]:
+    """The file holding a distribution's name and version (``METADATA`` or ``PKG-INFO``)."""
+    for name in ("METADATA", "PKG-INFO"):
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            return [path]
+    return []
+
+
+def _entry_points_text(
+    dist: "importlib.metadata.Distribution", path: str | None, section: str
+) -> tuple[str | None, str | None]:
+    """The text of ``entry_points.txt``, or why it cannot be read when it concerns ``section``."""
+    try:
+        return dist.read_text("entry_points.txt"), None
+    except UnicodeDecodeError as exc:
+        if path is None:
+            return None, f"entry_points.txt is not UTF-8 ({exc.reason} at byte {exc.start})"
+        try:
+            with open(path, "rb") as file:
+                raw = file.read()
+        except OSError:
+            raw = b""
+        if section.encode("ascii", "replace") not in raw:
+            return None, None  # not a provider of ours: its encoding is not our business
+        return None, f"entry_points.txt is not UTF-8 ({exc.reason} at byte {exc.start})"
+
+
+def _readable_entries(text: str, section: str) -> tuple[list[tuple[str, str]], str | None]:
+    """The well-formed ``name = value`` lines of ``section``, and the first malformed line."""
+    entries = []
+    problem = None
+    current = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = line
+            continue
+        name, equals, value = line.partition("=")
+        if not equals or not name.strip():
+            shown = line if len(line) <= 60 else line[:57] + "..."
+            problem = problem or f"line {number} {shown!r} is not 'name = module:attr'"
+        elif current == section:
+            entries.append((name.strip(), value.strip()))
+    return entries, problem
+
+
+def _brief(exc: BaseException) -> str:
+    """``ExcType: message`` on one line, cut to a readable length."""
+    text = " ".join(str(exc).split())
+    text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _identity(dist: "importlib.metadata.Distribution") -> str:
@@ -219,9 +359,13 @@ def forget_process_caches(namespace: str) -> None:
     import importlib
 
     importlib.invalidate_caches()
+    # Another thread may be importing stevedore right now: its modules can be
+    # in sys.modules half initialized, so every attribute is looked up warily.
     extension = sys.modules.get("stevedore.extension")
-    if extension is not None:
-        extension.ExtensionManager.ENTRY_POINT_CACHE.pop(namespace, None)
+    manager = getattr(extension, "ExtensionManager", None)
+    cache = getattr(manager, "ENTRY_POINT_CACHE", None)
+    if isinstance(cache, dict):
+        cache.pop(namespace, None)
     stevedore_cache = sys.modules.get("stevedore._cache")
     internal = getattr(getattr(stevedore_cache, "_c", None), "_internal", None)
     if isinstance(internal, dict):

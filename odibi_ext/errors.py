@@ -288,6 +288,36 @@ class InvalidConnectionError(OdibiExtError):
         super().__init__(message, type_name=type_name)
 
 
+class ConnectionFailedError(OdibiExtError, RuntimeError):
+    """A factory ended with a ``BaseException`` that is not an ``Exception`` (``SystemExit``...).
+
+    Such an exception would end the caller (or silently set a command's exit
+    status), so it is carried as this error instead; the original is
+    ``__cause__``. Only ``KeyboardInterrupt`` is let through.
+    """
+
+    def __init__(
+        self,
+        exc: BaseException,
+        *,
+        type_name: str,
+        distribution: str | None,
+        version: str | None,
+        connection: str,
+    ) -> None:
+        self.distribution = distribution
+        self.version = version
+        dist = distribution or "the driver"
+        message = (
+            f"driver {describe_name(type_name)} from {describe_provider(distribution, version)} "
+            f"raised {describe_exception(exc)} while creating connection {connection!r}. A "
+            f"factory must raise an exception, not end the process: report this to the "
+            f"maintainers of {dist}"
+        )
+        super().__init__(message, type_name=type_name)
+        self.__cause__ = exc
+
+
 def _display(type_name: str) -> str:
     """A type name as a list in a message shows it: odd or long ones escaped and cut."""
     if type_name.isprintable() and len(type_name) <= _NAME_LIMIT:

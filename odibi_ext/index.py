@@ -31,13 +31,14 @@ from typing import Any
 from typing import Final
 
 from odibi_ext import discovery
+from odibi_ext.discovery import BrokenDistribution
 from odibi_ext.discovery import Candidate
 from odibi_ext.environment import CACHE_DIR_ENV
 from odibi_ext.environment import NO_CACHE_ENV
 
 LOG = logging.getLogger(__name__)
 
-FORMAT: Final = 3
+FORMAT: Final = 4
 
 #: Directory timestamps move in kernel ticks, not nanoseconds: a directory
 #: changed within this window of a scan could change again without its
@@ -49,6 +50,12 @@ MAX_FILES: Final = 64
 
 #: Directory names whose metadata ``importlib.metadata`` reads.
 _METADATA_SUFFIXES: Final = (".dist-info", ".egg-info")
+
+#: Index files are named ``odibi-ext-index-<32 hex digits>.json``: pruning
+#: touches nothing else, since the directory may be shared.
+_PREFIX: Final = "odibi-ext-index-"
+_SUFFIX: Final = ".json"
+_KEY_LENGTH: Final = 32
 
 _FALSE_WORDS: Final = frozenset({"", "0", "false", "no", "off"})
 #: ``$ODIBI_EXT_CACHE_DIR`` values as absolute paths, resolved on first use.
@@ -79,24 +86,39 @@ def cache_dir() -> str | None:
 def candidates(namespace: str) -> list[Candidate]:
     """Every entry point of ``namespace`` with provenance, from the index when it is fresh.
 
-    Same answer as ``discovery.scan(namespace)[0]``; imports no plugin.
+    Same answer as ``discovery.scan(namespace).candidates``; imports no plugin.
+    """
+    return discover(namespace)[0]
+
+
+def discover(namespace: str) -> tuple[list[Candidate], list[BrokenDistribution]]:
+    """The candidates of ``namespace`` and the providers whose metadata cannot be read.
+
+    From the index when it is fresh (a broken distribution is remembered
+    there, so it is reported by every process, not only the one that
+    scanned), else from :func:`odibi_ext.discovery.scan`. Imports no plugin.
     """
     directory = cache_dir()
     if directory is None or not _stampable():
-        return discovery.scan(namespace)[0]
+        found = discovery.scan(namespace)
+        return found.candidates, found.broken
     entries = discovery.path_entries()
-    filename = os.path.join(directory, f"{_key(namespace, entries)}.json")
+    filename = os.path.join(directory, f"{_PREFIX}{_key(namespace, entries)}{_SUFFIX}")
     cached = _read(filename, namespace, entries)
     if cached is not None:
-        found, restamped = cached
+        found_candidates, broken, restamped = cached
         if restamped is not None:  # still right, but a directory's time moved: save a listing
-            _save(filename, restamped, found, namespace=namespace, entries=entries)
-        return found
+            _save(
+                filename, restamped, found_candidates, broken, namespace=namespace, entries=entries
+            )
+        return found_candidates, broken
     stamps = Stamps.take(entries)
-    found, metadata_files = discovery.scan(namespace)
-    stamps.add_files(metadata_files)
-    _save(filename, stamps, found, namespace=namespace, entries=entries)
-    return found
+    scanned = discovery.scan(namespace)
+    stamps.add_files(scanned.metadata_files)
+    _save(
+        filename, stamps, scanned.candidates, scanned.broken, namespace=namespace, entries=entries
+    )
+    return scanned.candidates, scanned.broken
 
 
 class Stamps:
@@ -144,6 +166,7 @@ def _save(
     filename: str,
     stamps: Stamps,
     found: list[Candidate],
+    broken: list[BrokenDistribution],
     *,
     namespace: str,
     entries: list[str],
@@ -160,6 +183,7 @@ def _save(
         "candidates": [
             [c.name, c.target, c.distribution, c.version, c.location, c.origin] for c in found
         ],
+        "broken": [list(b) for b in broken],
     }
     _write(filename, payload)
 
@@ -177,7 +201,7 @@ def _stampable() -> bool:
 
 def _key(namespace: str, entries: list[str]) -> str:
     identity = [FORMAT, namespace, sys.executable, sys.prefix, sys.version, entries]
-    return _digest(json.dumps(identity))[:32]
+    return _digest(json.dumps(identity))[:_KEY_LENGTH]
 
 
 def _digest(text: str) -> str:
@@ -212,7 +236,7 @@ def _listing(path: str) -> tuple[str | None, int]:
 
 def _read(
     filename: str, namespace: str, entries: list[str]
-) -> tuple[list[Candidate], Stamps | None] | None:
+) -> tuple[list[Candidate], list[BrokenDistribution], Stamps | None] | None:
     """The index's candidates when it is fresh, with new stamps when they are worth saving."""
     try:
         with open(filename, "rb") as file:
@@ -226,20 +250,28 @@ def _read(
         if not fresh:
             LOG.debug("index %s is out of date", filename)
             return None
-        return [_candidate(row) for row in data["candidates"]], restamped
+        found = [_candidate(row) for row in data["candidates"]]
+        return found, [_broken(row) for row in data["broken"]], restamped
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    # RecursionError: a deeply nested JSON array; MemoryError: a huge one.
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, MemoryError) as exc:
         LOG.debug("index %s ignored: %s", filename, exc)
         return None
 
 
 def _check(entries: list[Any], files: list[Any]) -> tuple[bool, Stamps | None]:
     """Whether the stamps still hold, and new stamps when only directory times moved."""
+    stat = os.stat  # one stat per distribution: this loop is most of a warm start
     for path, mtime in files:
-        if not isinstance(path, str) or _mtime(path) != mtime:
-            LOG.debug("index: %s changed", path)
-            return False, None
+        try:
+            if stat(path).st_mtime_ns == mtime:
+                continue
+        except (OSError, ValueError, TypeError):
+            if mtime == -1:
+                continue
+        LOG.debug("index: %s changed", path)
+        return False, None
     restamped: Stamps | None = None
     for position, (path, mtime, listing) in enumerate(entries):
         if not isinstance(path, str):
@@ -277,6 +309,17 @@ def _candidate(row: Any) -> Candidate:
     return Candidate(name, target, distribution, version, location, origin=origin)
 
 
+def _broken(row: Any) -> BrokenDistribution:
+    if (
+        not isinstance(row, list)
+        or len(row) != 4
+        or not all(isinstance(value, str) for i, value in enumerate(row) if i != 1)
+        or not (row[1] is None or isinstance(row[1], str))
+    ):
+        raise TypeError(f"bad broken-distribution row {row!r}")
+    return BrokenDistribution(*row)
+
+
 def _write(filename: str, payload: dict[str, Any]) -> None:
     directory = os.path.dirname(filename)
     temporary = f"{filename}.{os.getpid()}.{threading.get_ident()}.tmp"
@@ -296,13 +339,56 @@ def _write(filename: str, payload: dict[str, Any]) -> None:
 
 
 def _prune(directory: str) -> None:
+    """Remove the oldest index files beyond :data:`MAX_FILES`, and nothing that is not one.
+
+    Only regular files (never following a symlink) named as this module
+    names its files and owned by this user are candidates.
+    """
+    import stat
+
+    owned = []
     try:
-        files = [(entry.stat().st_mtime_ns, entry.path) for entry in os.scandir(directory)]
+        with os.scandir(directory) as found:
+            for entry in found:
+                if not _is_index_name(entry.name):
+                    continue
+                try:
+                    status = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if stat.S_ISREG(status.st_mode) and _trusted_owner(status):
+                    owned.append((status.st_mtime_ns, entry.name))
     except OSError:
         return
-    if len(files) <= MAX_FILES:
+    if len(owned) <= MAX_FILES:
         return
-    files.sort()
-    for _, path in files[: len(files) - MAX_FILES // 2]:
+    owned.sort()
+    for _, name in owned[: len(owned) - MAX_FILES // 2]:
         with contextlib.suppress(OSError):
-            os.unlink(path)
+            os.unlink(os.path.join(directory, name))
+
+
+def _is_index_name(name: str) -> bool:
+    """Whether ``name`` is one of ours: an index file, or a temporary one left by a crash."""
+    if not name.startswith(_PREFIX):
+        return False
+    rest = name[len(_PREFIX) :]
+    key, suffix = rest[:_KEY_LENGTH], rest[_KEY_LENGTH:]
+    if len(key) != _KEY_LENGTH or any(c not in "0123456789abcdef" for c in key):
+        return False
+    if suffix == _SUFFIX:
+        return True
+    # f"{filename}.{pid}.{thread id}.tmp", see _write
+    parts = suffix.split(".")
+    return (
+        len(parts) == 5
+        and parts[0] == ""
+        and parts[1] == _SUFFIX[1:]
+        and parts[2].isdigit()
+        and parts[3].isdigit()
+        and parts[4] == "tmp"
+    )
+
+
+def _trusted_owner(status: os.stat_result) -> bool:
+    return os.name != "posix" or status.st_uid == os.getuid()

@@ -1,22 +1,40 @@
-"""Loading each driver in a child process of its own, so a plugin cannot take the caller down.
+"""Loading drivers in child processes, so a plugin cannot take the caller down.
 
 A plugin that hangs at import, aborts, segfaults or calls ``os._exit`` kills
-only its own child: the parent reports it as a failed driver (``timed out
-after 3 s``, ``process died: SIGABRT``, ``exited with status 3``) and goes
-on. Children run several at a time, bounded by the CPU count, each with the
-parent's ``sys.path`` and policy.
+only its child: the parent reports it as a failed driver (``timed out after
+3 s``, ``process died: SIGABRT``, ``exited with status 3``) and goes on.
+
+Each child loads a batch of drivers one after the other and reports each
+verdict as it goes, over a pipe of its own that plugin code does not know of
+(not stdout: what plugins print, or a helper process they leave holding
+stdout, cannot garble or delay a verdict). When a driver hangs or ends its
+child, the drivers after it go on in a new child, and the driver itself is
+tried again alone unless it was the first its child loaded: every verdict is
+about one driver, and a distribution with thousands of entry points does not
+start thousands of processes. Children run several at a time, bounded by the
+CPU count and by the file descriptors left. A child starts in isolated mode
+(``python -I``: nothing from the working directory or ``PYTHON*`` variables
+runs before it adopts the parent's ``sys.path``), in a process group of its
+own that is killed when it is done, so nothing a plugin spawned outlives the
+check; a child whose parent dies kills its group too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import json
 import os
+import queue
+import select
 import signal
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import tempfile
+import threading
+import time
+from typing import IO
 from typing import Any
 from typing import Final
 
@@ -24,15 +42,26 @@ from odibi_ext.info import DriverInfo
 from odibi_ext.registry import ConnectionRegistry
 
 DEFAULT_TIMEOUT: Final = 30.0
+#: The longest ``timeout`` accepted, in seconds (a day).
+MAX_TIMEOUT: Final = 86_400.0
+#: The most children ``jobs`` may ask for at once.
+MAX_JOBS: Final = 256
+#: The most drivers one child loads.
+BATCH_SIZE: Final = 100
 
-#: Marks the child's result line, so output a plugin prints cannot be mistaken for it.
-#: Printable on purpose: str.splitlines() would split at a control character.
-_RESULT_MARK: Final = "@@odibi-ext-isolated-result@@ "
+#: How often a waiting parent looks at its children, in seconds.
+_POLL_S: Final = 0.05
+#: File descriptors the parent holds per running child (result pipe, output
+#: file, the child's stdin pipe and subprocess's own pipe while it starts).
+_FDS_PER_CHILD: Final = 5
+#: Errors of starting a process that mean "not now": wait for a running child.
+_RESOURCE_ERRNOS: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM})
 
-#: The child's program: adopt the parent's sys.path before importing anything else.
+#: The child's program, run with ``python -I``: read the request from stdin,
+#: adopt the parent's sys.path, and only then import odibi_ext.
 _CHILD: Final = (
     "import json, sys\n"
-    "request = json.loads(sys.argv[1])\n"
+    "request = json.loads(sys.stdin.buffer.read())\n"
     "sys.path[:] = request['path']\n"
     "from odibi_ext.isolation import probe\n"
     "probe(request)\n"
@@ -45,42 +74,28 @@ def check_isolated(
     timeout: float = DEFAULT_TIMEOUT,
     jobs: int | None = None,
 ) -> list[DriverInfo]:
-    """A :class:`DriverInfo` for every driver, each loadable one loaded in its own process.
+    """A :class:`DriverInfo` for every driver, each loadable one loaded in a child process.
 
     Conflicting, disabled and excluded drivers are reported without starting a
     process (their code must not run); in-process drivers are reported as they
-    are. ``timeout`` bounds each child in seconds; ``jobs`` (default: the CPU
-    count) bounds how many run at once. Never raises for a plugin's fault.
+    are. ``timeout`` bounds each driver's load in seconds; ``jobs`` (default:
+    the CPU count) bounds how many children run at once. Never raises for a
+    plugin's fault; ``ValueError`` for a ``timeout`` or ``jobs`` out of range.
+    ``KeyboardInterrupt`` kills every child before it propagates.
     """
+    if not 0 < timeout <= MAX_TIMEOUT:  # also refuses nan
+        raise ValueError(f"timeout must be above 0 and at most {MAX_TIMEOUT:g} s, not {timeout}")
+    if jobs is not None and not 1 <= jobs <= MAX_JOBS:
+        raise ValueError(f"jobs must be from 1 to {MAX_JOBS}, not {jobs}")
     infos = [registry.info(name) for name in registry.names()]
-    probed = [i for i in infos if i.origin == "entry_point" and i.status == "available"]
-    workers = max(1, jobs or os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="odibi-ext-isolate") as pool:
-        results = dict(
-            zip(
-                (info.name for info in probed),
-                pool.map(lambda info: _run_child(registry, info, timeout), probed),
-                strict=True,
-            )
-        )
+    probed = [info for info in infos if _loadable(info)]
+    if not probed:
+        return infos
+    workers = max(1, min(jobs or os.cpu_count() or 1, _fd_budget(), len(probed)))
+    size = max(1, min(BATCH_SIZE, -(-len(probed) // workers)))
+    batches = [probed[start : start + size] for start in range(0, len(probed), size)]
+    results = _Supervisor(_request(registry), timeout, workers).run(batches)
     return [results.get(info.name, info) for info in infos]
-
-
-def probe(request: dict[str, Any]) -> None:
-    """The child's side: load one driver and print its :class:`DriverInfo` as a marked line."""
-    from odibi_ext.errors import OdibiExtError
-    from odibi_ext.policy import Policy
-
-    registry = ConnectionRegistry(request["namespace"], policy=Policy(**request["policy"]))
-    name = request["name"]
-    with contextlib.suppress(OdibiExtError):  # recorded; info() below reports it
-        registry.get(name)
-    line = _RESULT_MARK + json.dumps(registry.info(name).to_dict()) + "\n"
-    sys.stdout.flush()
-    os.write(sys.stdout.fileno(), line.encode("utf-8", "backslashreplace"))
-    # Skip interpreter shutdown: a plugin's atexit hooks or non-daemon threads
-    # must not turn a finished probe into a timeout.
-    os._exit(0)
 
 
 def load_isolated(
@@ -88,72 +103,340 @@ def load_isolated(
 ) -> tuple[DriverInfo, bool]:
     """Load one driver in a process of its own, as :func:`check_isolated` loads each.
 
-    Returns its :class:`DriverInfo` and whether the child process finished:
+    Returns its :class:`DriverInfo` and whether the child finished loading it:
     ``False`` when the import hung past ``timeout``, crashed or ended the
     process (the info's ``error`` says which). A driver that is not an
-    available entry point is reported as it is, without a process.
+    available installed one is reported as it is, without a process.
     """
     info = registry.info(type_name)
-    if info.origin != "entry_point" or info.status != "available":
+    if not _loadable(info):
         return info, True
-    return _isolated(registry, info, timeout)
+    supervisor = _Supervisor(_request(registry), timeout, 1)
+    results = supervisor.run([[info]])
+    return results.get(info.name, info), info.name not in supervisor.cut_off
 
 
-def _run_child(registry: ConnectionRegistry, info: DriverInfo, timeout: float) -> DriverInfo:
-    return _isolated(registry, info, timeout)[0]
+def _loadable(info: DriverInfo) -> bool:
+    """An installed driver (a plugin's or Odibi's built-in) the policy lets load."""
+    return info.origin != "registered" and info.status == "available"
 
 
-def _isolated(
-    registry: ConnectionRegistry, info: DriverInfo, timeout: float
-) -> tuple[DriverInfo, bool]:
-    request = {
+def probe(request: dict[str, Any]) -> None:
+    """The child's side: load each driver asked for and report it on the result channel."""
+    channel = request["result_fd"]
+    os.set_inheritable(channel, False)  # nothing the plugin starts may hold it
+    with open(os.devnull, "rb") as devnull:  # the request was stdin; plugins get nothing
+        os.dup2(devnull.fileno(), 0)
+    _watch_parent(request["parent"])
+    from odibi_ext.errors import OdibiExtError
+    from odibi_ext.policy import Policy
+
+    registry = ConnectionRegistry(request["namespace"], policy=Policy(**request["policy"]))
+    for position, name in enumerate(request["names"]):
+        _send(channel, {"loading": position})
+        with contextlib.suppress(OdibiExtError):  # recorded; info() below reports it
+            registry.get(name)
+        _send(channel, {"loaded": position, "info": registry.info(name).to_dict()})
+    # Skip interpreter shutdown: a plugin's atexit hooks or non-daemon threads
+    # must not turn a finished probe into a timeout.
+    os._exit(0)
+
+
+def _send(channel: int, message: dict[str, Any]) -> None:
+    data = (json.dumps(message) + "\n").encode("ascii")  # json.dumps escapes non-ASCII
+    while data:
+        data = data[os.write(channel, data) :]
+
+
+def _watch_parent(parent: int) -> None:
+    """End this child, and whatever its plugins started, if the parent dies first."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        with contextlib.suppress(OSError):
+            os.killpg(0, signal.SIGKILL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="odibi-ext-parent-watch", daemon=True).start()
+
+
+def _request(registry: ConnectionRegistry) -> dict[str, Any]:
+    return {
         "path": [entry for entry in sys.path if isinstance(entry, str)],
         "namespace": registry.namespace,
-        "name": info.name,
         "policy": registry.policy.to_dict(),
+        "parent": os.getpid(),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-c", _CHILD, json.dumps(request)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        # Its own process group, so a timeout also ends whatever the plugin spawned.
-        start_new_session=True,
-    )
+
+
+def _fd_budget() -> int:
+    """How many children the file descriptors left can serve at once."""
     try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
-        process.communicate()
-        timed_out = _failed(
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return MAX_JOBS
+    if soft == resource.RLIM_INFINITY:
+        return MAX_JOBS
+    try:
+        in_use = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        in_use = 32
+    return max(1, (soft - in_use - 8) // _FDS_PER_CHILD)
+
+
+class _Outcome:
+    """What one child reported before it ended: verdicts, and the driver it was loading."""
+
+    __slots__ = ("code", "infos", "loading", "output", "timed_out")
+
+    def __init__(self) -> None:
+        self.infos: dict[int, DriverInfo] = {}
+        self.loading: int | None = None
+        self.timed_out = False
+        self.code: int | None = None
+        self.output = ""
+
+
+class _Supervisor:
+    """Runs batches in children, ``workers`` at a time; splits a batch around a driver that
+    hangs or kills its child; kills every child on the way out."""
+
+    def __init__(self, request: dict[str, Any], timeout: float, workers: int) -> None:
+        self._request = request
+        self._timeout = timeout
+        self._workers = workers
+        self._work: queue.Queue[list[DriverInfo]] = queue.Queue()
+        self._results: dict[str, DriverInfo] = {}
+        self._lock = threading.Condition()
+        self._unfinished = 0
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._stop = threading.Event()
+        #: Drivers whose child never reported them: hung, crashed or exited.
+        self.cut_off: set[str] = set()
+
+    def run(self, batches: list[list[DriverInfo]]) -> dict[str, DriverInfo]:
+        for batch in batches:
+            self._submit(batch)
+        threads = [
+            threading.Thread(target=self._work_loop, name=f"odibi-ext-isolate-{n}", daemon=True)
+            for n in range(self._workers)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            with self._lock:
+                while self._unfinished:
+                    self._lock.wait(_POLL_S * 4)
+        finally:
+            self._stop.set()
+            self._kill_all()
+            for thread in threads:
+                thread.join(5.0)
+        return self._results
+
+    def _submit(self, batch: list[DriverInfo]) -> None:
+        with self._lock:
+            self._unfinished += 1
+        self._work.put(batch)
+
+    def _finish(self, results: dict[str, DriverInfo], *later: list[DriverInfo]) -> None:
+        for batch in later:
+            if batch:
+                self._submit(batch)
+        with self._lock:
+            self._results.update(results)
+            self._unfinished -= 1
+            self._lock.notify_all()
+
+    def _work_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                batch = self._work.get(timeout=_POLL_S * 4)
+            except queue.Empty:
+                continue
+            try:
+                self._run_batch(batch)
+            except BaseException:  # never leave the supervisor waiting for this batch
+                self._finish({})
+                raise
+
+    def _run_batch(self, batch: list[DriverInfo]) -> None:
+        try:
+            outcome = self._run_child(batch)
+        except OSError as exc:
+            if exc.errno in _RESOURCE_ERRNOS and self._running_count() > 0:
+                self._wait_for_a_child()  # degrade: fewer children at once, then try again
+                self._finish({}, batch)
+                return
+            self._finish({info.name: _not_started(info, exc) for info in batch})
+            return
+        if outcome is None:  # stopping
+            self._finish({})
+            return
+        results = {batch[i].name: info for i, info in outcome.infos.items()}
+        unreported = [i for i in range(len(batch)) if i not in outcome.infos]
+        if not unreported:
+            self._finish(results)
+            return
+        culprit = outcome.loading if outcome.loading in unreported else unreported[0]
+        after = [batch[i] for i in unreported if i != culprit]
+        if culprit == 0:
+            # It was the first (or only) driver its child loaded: the verdict is its own.
+            results[batch[culprit].name] = _verdict(batch[culprit], outcome, self._timeout)
+            self.cut_off.add(batch[culprit].name)
+            self._finish(results, after)
+        else:
+            self._finish(results, [batch[culprit]], after)
+
+    def _running_count(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def _wait_for_a_child(self) -> None:
+        with self._lock:
+            count = len(self._running)
+            while len(self._running) >= count and count and not self._stop.is_set():
+                self._lock.wait(_POLL_S)
+
+    def _run_child(self, batch: list[DriverInfo]) -> _Outcome | None:
+        request = dict(self._request, names=[info.name for info in batch])
+        with contextlib.ExitStack() as cleanup:
+            reader, writer = os.pipe()
+            cleanup.callback(os.close, reader)
+            try:
+                output = cleanup.enter_context(tempfile.TemporaryFile())
+                request["result_fd"] = writer
+                process = self._spawn(request, writer, output)
+            finally:
+                os.close(writer)
+            try:
+                outcome = self._follow(process, reader)
+            finally:
+                _kill_group(process)  # also ends whatever the plugins left running
+                process.wait()
+                with self._lock:
+                    self._running.discard(process)
+                    self._lock.notify_all()
+            if outcome is not None:
+                outcome.code = process.returncode
+                outcome.output = _last_line(output)
+            return outcome
+
+    def _spawn(
+        self, request: dict[str, Any], writer: int, output: IO[bytes]
+    ) -> subprocess.Popen[bytes]:
+        flags = ["-I"] + (["-B"] if sys.dont_write_bytecode else [])
+        with self._lock:
+            if self._stop.is_set():
+                raise OSError(errno.ECANCELED, "the check was interrupted")
+            process = subprocess.Popen(
+                [sys.executable, *flags, "-c", _CHILD],
+                stdin=subprocess.PIPE,
+                stdout=output,
+                stderr=output,
+                pass_fds=(writer,),
+                # Its own process group, so a kill also ends whatever the plugin spawned,
+                # and a Ctrl-C at the terminal reaches the parent only, which then kills it.
+                start_new_session=True,
+            )
+            self._running.add(process)
+        assert process.stdin is not None
+        try:
+            process.stdin.write(json.dumps(request).encode("utf-8", "surrogatepass"))
+        except OSError:  # it died before reading: its status tells
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+        return process
+
+    def _follow(self, process: subprocess.Popen[bytes], reader: int) -> _Outcome | None:
+        """Read the child's reports until it ends, times out, or the check stops."""
+        outcome = _Outcome()
+        poller = select.poll()
+        poller.register(reader, select.POLLIN)
+        pending = b""
+        deadline = time.monotonic() + self._timeout
+        exited = False
+        while True:
+            if self._stop.is_set():
+                return None
+            if poller.poll(_POLL_S * 1000):
+                chunk = os.read(reader, 65536)
+                if not chunk:
+                    break  # every writer is gone
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if _take(outcome, line):
+                        deadline = time.monotonic() + self._timeout
+                continue
+            if exited:
+                break  # ended, and nothing more is buffered (a helper may hold the pipe)
+            if process.poll() is not None:
+                exited = True  # one more poll: collect what it wrote just before ending
+                continue
+            if time.monotonic() >= deadline:
+                outcome.timed_out = True
+                break
+        return outcome
+
+    def _kill_all(self) -> None:
+        with self._lock:
+            running = list(self._running)
+        for process in running:
+            _kill_group(process)
+
+
+def _take(outcome: _Outcome, line: bytes) -> bool:
+    """Record one report; whether it was a verdict."""
+    try:
+        message = json.loads(line)
+        if "loaded" in message:
+            outcome.infos[int(message["loaded"])] = DriverInfo.from_dict(message["info"])
+            outcome.loading = None
+            return True
+        outcome.loading = int(message["loading"])
+    except (ValueError, TypeError, KeyError):
+        pass
+    return False
+
+
+def _verdict(info: DriverInfo, outcome: _Outcome, timeout: float) -> DriverInfo:
+    if outcome.timed_out:
+        return _failed(
             info,
             f"timed out after {timeout:g} s while importing (process killed)",
             f"Its import did not finish: it may wait on a network or a lock. Give it more "
             f"time with --timeout, or disable the driver in the policy file; report it to "
             f"the maintainers of {_provider(info)}",
         )
-        return timed_out, False
-    for line in reversed(stdout.decode("utf-8", "replace").split("\n")):
-        if line.startswith(_RESULT_MARK):
-            try:
-                return DriverInfo.from_dict(json.loads(line[len(_RESULT_MARK) :])), True
-            except (ValueError, TypeError):
-                break
-    code = process.returncode
+    code = outcome.code if outcome.code is not None else 0
     if code < 0:
         how = f"process died: {_signal_name(-code)} while importing"
         advice = "Its import crashed the interpreter (a native extension, or os.abort())"
     else:
         how = f"exited with status {code} while importing"
         advice = "Its import ended the process (os._exit(), or a crash in native code)"
-    last = _last_line(stderr)
-    died = _failed(
+    last = outcome.output
+    return _failed(
         info,
         f"{how}; last output: {last}" if last else how,
         f"{advice}: loading it in-process would end the application too. Disable the driver "
         f"in the policy file and report it to the maintainers of {_provider(info)}",
     )
-    return died, False
+
+
+def _not_started(info: DriverInfo, exc: OSError) -> DriverInfo:
+    return _failed(
+        info,
+        f"not checked: a process to load it could not be started ({exc.strerror or exc})",
+        "Free resources (raise the open-files limit with ulimit -n, or lower --jobs) and "
+        "check again",
+    )
 
 
 def _failed(info: DriverInfo, error: str, reason: str) -> DriverInfo:
@@ -168,7 +451,8 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
-        process.kill()
+        with contextlib.suppress(OSError):
+            process.kill()
 
 
 def _signal_name(number: int) -> str:
@@ -178,7 +462,14 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _last_line(stderr: bytes) -> str:
-    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines()]
+def _last_line(output: IO[bytes]) -> str:
+    """The last non-empty line the child (or its plugins) printed, cut to 300 characters."""
+    try:
+        size = output.seek(0, os.SEEK_END)
+        output.seek(max(0, size - 4096))
+        tail = output.read()
+    except OSError:
+        return ""
+    lines = [line.strip() for line in tail.decode("utf-8", "replace").splitlines()]
     lines = [line for line in lines if line]
     return lines[-1][:300] if lines else ""

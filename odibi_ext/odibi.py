@@ -21,6 +21,7 @@ that imports Odibi.
 
 from __future__ import annotations
 
+import enum
 import logging
 import sys
 import threading
@@ -307,6 +308,21 @@ def _host_modules() -> list[types.ModuleType]:
         if isinstance(module, types.ModuleType) and name.partition(".")[0] in _HOST_PACKAGES:
             modules.append(module)
     return modules
+
+
+def validation_mode_enum() -> type[enum.Enum] | None:
+    """Odibi's ``ValidationMode`` (what it passes as ``validation_mode``); None without Odibi.
+
+    ``odibi.config`` loads pydantic, not pandas, and leaves logging alone.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("odibi") is None:
+        return None
+    from odibi.config import ValidationMode  # type: ignore[import-untyped]
+
+    mode: type[enum.Enum] = ValidationMode
+    return mode
 
 
 def _supported_version() -> str:

@@ -18,10 +18,12 @@ from odibi_ext.contract import REGISTERED_TARGET
 from odibi_ext.contract import check_connection
 from odibi_ext.contract import check_factory
 from odibi_ext.discovery import NAMESPACE as _NAMESPACE
+from odibi_ext.discovery import BrokenDistribution
 from odibi_ext.discovery import Candidate
 from odibi_ext.discovery import forget_process_caches
 from odibi_ext.discovery import is_valid_target
 from odibi_ext.environment import CONFIG_ENV
+from odibi_ext.errors import ConnectionFailedError
 from odibi_ext.errors import DriverConflictError
 from odibi_ext.errors import DriverLoadError
 from odibi_ext.errors import DriverNotFoundError
@@ -118,6 +120,7 @@ class ConnectionRegistry:
         self._loaded: dict[str, float] = {}  # type name -> milliseconds its load took
         self._failed: dict[str, DriverLoadError] = {}
         self._resolutions: dict[str, Resolution] | None = None
+        self._broken: list[BrokenDistribution] = []
         self._generation = 0
         self._discovers = True
         if type(self).get is ConnectionRegistry.get:
@@ -196,6 +199,15 @@ class ConnectionRegistry:
         resolution = self._installed().get(type_name_of(type_name))
         return resolution.candidates if resolution is not None else ()
 
+    def broken_distributions(self) -> list[BrokenDistribution]:
+        """Distributions offering drivers whose entry-point metadata cannot be read.
+
+        Their readable entries are offered as usual; each is also logged as a
+        WARNING once per discovery. Imports no plugin.
+        """
+        self._installed()
+        return list(self._broken)
+
     def failures(self) -> dict[str, DriverInfo]:
         """The drivers that failed to load (or cannot, as pinned), by type name."""
         infos = (self.info(name) for name in self.names())
@@ -220,7 +232,9 @@ class ConnectionRegistry:
         ``config`` must be a mapping (``TypeError`` otherwise). Raises
         :class:`InvalidConnectionError` when the factory returns something
         without callable ``get_path`` and ``validate``. An exception the
-        factory raises propagates unchanged, with a note naming the driver.
+        factory raises propagates unchanged, with a note naming the driver;
+        anything else it raises but ``KeyboardInterrupt`` (``SystemExit``, a
+        ``BaseException`` of its own) becomes :class:`ConnectionFailedError`.
         """
         factory = self.get(type_name)
         type_name = type_name_of(type_name)
@@ -249,6 +263,16 @@ class ConnectionRegistry:
                 f"({describe_provider(distribution, version)}) while creating connection {name!r}"
             )
             raise
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit and kin must not end the caller
+            raise ConnectionFailedError(
+                exc,
+                type_name=type_name,
+                distribution=distribution,
+                version=version,
+                connection=name,
+            ) from exc
         check_connection(
             connection, type_name=type_name, distribution=distribution, version=version
         )
@@ -262,12 +286,16 @@ class ConnectionRegistry:
         plugin's fault.
         """
         generation = self._generation
-        pending = self._pending(self._installed())
-        if pending:
-            with contextlib.ExitStack() as held:
-                for resolution in pending:
-                    held.enter_context(self._name_lock(resolution.name))
-                self._load_many(self._pending(self._installed()), generation)
+        # One name's lock at a time: a driver that hangs delays only the names
+        # asked for after it, and a plugin whose import resolves another
+        # driver from a worker thread finds that driver's lock free.
+        for resolution in self._pending(self._installed()):
+            with self._name_lock(resolution.name):
+                if generation != self._generation:
+                    break  # refresh() ran: what is pending was decided by an old discovery
+                name = resolution.name
+                if not (name in self._registered or name in self._loaded or name in self._failed):
+                    self._load_many([resolution], generation)  # not loaded while we waited
         return [self.info(name) for name in self.names()]
 
     # -- in-process drivers -------------------------------------------------------------
@@ -348,7 +376,11 @@ class ConnectionRegistry:
         if resolutions is None:
             with self._lock:
                 if self._resolutions is None:
-                    found = index.candidates(self.namespace) if self._discovers else []
+                    found, self._broken = (
+                        index.discover(self.namespace) if self._discovers else ([], [])
+                    )
+                    for broken in self._broken:
+                        LOG.warning("%s", broken.describe())
                     self._resolutions = resolve(found, self._rules)
                     if self._policy is not None and self._discovers:
                         for warning in self._policy.unmatched(found):

@@ -276,7 +276,7 @@ def test_install_and_uninstall_are_seen_by_the_next_process(venv: Venv, tmp_path
         # Past the index's racy window, so the next run writes (and the one
         # after it trusts) the on-disk index.
         then = time.time() - 60
-        for path in [target, *target.iterdir()]:
+        for path in [target, *target.iterdir(), *target.glob("*/METADATA")]:
             os.utime(path, (then, then))
 
     assert "faulty-exit" not in names()

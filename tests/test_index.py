@@ -30,7 +30,8 @@ def stable_site(site: FakeSite, monkeypatch: pytest.MonkeyPatch) -> FakeSite:
 def age(site: FakeSite, seconds: float = 60.0) -> None:
     """Backdate the site and its metadata, as if installed a minute ago."""
     then = time.time() - seconds
-    for path in [site.root, *site.root.glob("*.dist-info"), *site.root.glob("*/entry_points.txt")]:
+    metadata = [*site.root.glob("*/entry_points.txt"), *site.root.glob("*/METADATA")]
+    for path in [site.root, *site.root.glob("*.dist-info"), *metadata]:
         os.utime(path, (then, then))
 
 
@@ -293,7 +294,7 @@ def test_a_custom_distribution_finder_bypasses_the_index(
 def test_old_index_files_are_pruned(stable_site: FakeSite, cache: Path) -> None:
     cache.mkdir()
     for number in range(index.MAX_FILES + 5):
-        stale = cache / f"{number:032x}.json"
+        stale = cache / f"odibi-ext-index-{number:032x}.json"
         stale.write_text("{}")
         os.utime(stale, (1_000_000, 1_000_000))
     stable_site.distribution("odibi-a", entry_points={"a": "plugin_a:create"})

@@ -37,17 +37,9 @@ def validation_mode_enum() -> type[enum.Enum]:
     The contract passes the enum member, as Odibi does, so a factory that
     compares with ``==`` or reads ``.value`` is checked against the real thing.
     """
-    import importlib.util
+    from odibi_ext.odibi import validation_mode_enum as odibi_s
 
-    if importlib.util.find_spec("odibi") is None:
-        return StandInValidationMode
-    # The one import of Odibi outside odibi_ext.odibi, on purpose: the rule must
-    # hand the factory the host's own enum. odibi.config loads pydantic, not
-    # pandas, and leaves logging alone; only this rule's tests import it.
-    from odibi.config import ValidationMode  # type: ignore[import-untyped]
-
-    mode: type[enum.Enum] = ValidationMode
-    return mode
+    return odibi_s() or StandInValidationMode
 
 
 class DriverUnderTest:

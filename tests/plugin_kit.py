@@ -1,0 +1,66 @@
+"""Helpers shared by the containment tests: one-driver distributions, an allow-list
+policy file, and real processes run with a deadline (a hang fails the test)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from conftest import GOOD_FACTORY
+from conftest import ODIBI_BUILTINS
+from conftest import FakeSite
+
+
+def install(site: FakeSite, type_name: str, source: str = GOOD_FACTORY) -> str:
+    """Install ``odibi-TYPE_NAME`` offering ``type_name`` from ``module:create``; its name."""
+    dist = f"odibi-{type_name}"
+    module = type_name.replace("-", "_")
+    site.distribution(dist, entry_points={type_name: f"{module}:create"}, modules={module: source})
+    return dist
+
+
+def allow_only(directory: Path, *dists: str) -> str:
+    """A policy file letting only ``dists`` be seen and loaded: the venv's own drivers stay
+    out, and Odibi's built-ins (which an allow-list does not hide) are disabled."""
+    path = directory / "policy.toml"
+    path.write_text(
+        f"[odibi_ext]\nallowed_distributions = {json.dumps(sorted(dists))}\n"
+        f"disabled = {json.dumps(list(ODIBI_BUILTINS))}\n"
+    )
+    return str(path)
+
+
+def plugins_only(drivers: list[dict[str, object]]) -> dict[str, dict[str, object]]:
+    """Drivers from JSON output by name, without the names of Odibi's built-ins."""
+    return {str(d["name"]): d for d in drivers if d["name"] not in ODIBI_BUILTINS}
+
+
+def odibi_ext_command(launcher: str = "script") -> list[str]:
+    """``python -m odibi_ext`` (``"module"``) or the installed console script."""
+    if launcher == "module":
+        return [sys.executable, "-m", "odibi_ext"]
+    script = Path(sys.executable).parent / "odibi-ext"
+    assert script.exists(), f"the console script is not installed next to {sys.executable}"
+    return [str(script)]
+
+
+def run_process(
+    argv: Sequence[str], env: dict[str, str], *, timeout: float = 60, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` to completion, capturing text output; fail the test after ``timeout`` s."""
+    try:
+        return subprocess.run(
+            list(argv),
+            env=env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{' '.join(argv)} did not finish within {timeout} s")
