@@ -148,6 +148,22 @@ def test_empty_registry_holds_only_the_factories_given(site: FakeSite) -> None:
     assert registry.names() == ["mine"]
 
 
+def test_temporary_site_leaves_sys_path_even_when_a_test_swapped_the_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # test_index narrows sys.path with monkeypatch.setattr inside the site's lifetime;
+    # the list put back afterwards must not keep the site (its broken metadata
+    # would reach every later test).
+    original = sys.path
+    with (
+        monkeypatch.context() as patch,
+        temporary_site(tmp_path / "s", tmp_path / "m") as site,
+    ):
+        patch.setattr(sys, "path", [str(site.root)])
+    assert sys.path is original
+    assert str(tmp_path / "s") not in sys.path
+
+
 def test_temporary_site_is_seen_while_open_and_forgotten_after(tmp_path: Path) -> None:
     pytest.importorskip("stevedore", reason="stevedore is odibi-ext's one dependency")
     from stevedore.extension import ExtensionManager

@@ -129,13 +129,17 @@ def temporary_site(
     markers.mkdir(parents=True, exist_ok=True)
     site = TemporarySite(root, markers)
     before = set(sys.modules)
-    sys.path.insert(0, str(root))
+    # The list itself: a test may swap sys.path for another list meanwhile
+    # (monkeypatch.setattr) and put this one back after the block ends.
+    path = sys.path
+    path.insert(0, str(root))
     forget_process_caches(NAMESPACE)
     try:
         yield site
     finally:
-        with contextlib.suppress(ValueError):
-            sys.path.remove(str(root))
+        for entries in {id(path): path, id(sys.path): sys.path}.values():
+            with contextlib.suppress(ValueError):
+                entries.remove(str(root))
         prefixes = [str(path) for path in (*site.roots, *([scope] if scope else []))]
         for name in set(sys.modules) - before:
             if _imported_from(sys.modules.get(name), prefixes):
