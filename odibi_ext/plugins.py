@@ -9,11 +9,14 @@ policy (``ODIBI_EXT_CONFIG``).
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from odibi_ext.errors import OdibiExtError
-from odibi_ext.info import DriverInfo
 from odibi_ext.registry import ConnectionRegistry
 from odibi_ext.registry import Factory
+
+if TYPE_CHECKING:  # a dataclass: odibi_ext.odibi.install() reaches this module at start-up
+    from odibi_ext.info import DriverInfo
 
 _default: ConnectionRegistry | None = None
 _default_lock = threading.Lock()
