@@ -177,6 +177,24 @@ class Given(DriverManager):
     ),
 }
 
+#: odibi-ext's discovery alone with a warm index (checking and reading it), in
+#: the same started process: what of the first connection grows with N.
+INDEX_READ: Final = """\
+import importlib.metadata, json, sys, time
+import stevedore, stevedore.driver
+from odibi_ext import ConnectionRegistry
+_started, _cpu = time.perf_counter(), time.process_time()
+names = ConnectionRegistry().names()
+_elapsed, _cpu = time.perf_counter() - _started, time.process_time() - _cpu
+assert {target!r} in names, names
+print(json.dumps({{
+    "ms": _elapsed * 1000.0,
+    "cpu_ms": _cpu * 1000.0,
+    "plugins": sorted(m for m in sys.modules if m.startswith("odibi_bench_")),
+}}))
+"""
+INDEX_READ_NAME: Final = "odibi-ext discovery alone (warm index: checked, read)"
+
 MARGINAL_TIMED: Final = """\
 _started, _cpu = time.perf_counter(), time.process_time()
 {work}_elapsed, _cpu = time.perf_counter() - _started, time.process_time() - _cpu
@@ -615,6 +633,20 @@ def write_plugin(site: Path, type_name: str, suffix: str, import_ms: float) -> l
     return dist_info(site, "1.0.0", package, files)
 
 
+def settled_tree(root: Path) -> list[Path]:
+    """Every directory and file under ``root`` but the ``.py`` sources.
+
+    Backdated after installing, they look installed a minute ago to every
+    mtime-based cache (odibi-ext's index stamps each distribution's metadata);
+    the sources keep their times, which their compiled files record.
+    """
+    paths = []
+    for directory, _, files in os.walk(root):
+        paths.append(Path(directory))
+        paths += [Path(directory, f) for f in files if not f.endswith(".py")]
+    return paths
+
+
 def backdate(paths: Sequence[Path], when: float) -> None:
     for path in paths:
         os.utime(path, (when, when))
@@ -632,15 +664,11 @@ def build_env(settings: Settings, n: int, wheel: Path) -> Env:
     when = time.time() - BACKDATE_S
     written = write_fillers(site, n) + write_plugins(site, settings.k, settings.import_ms)
     written += write_plugin(site, INSTANT, INSTANT_MODULE.removeprefix("odibi_bench_"), 0.0)
-    # Sources first (the .pyc files record their mtimes), then compile, then every
-    # directory and .pyc: no approach pays compilation, every cache sees a settled tree.
+    # Sources first (the .pyc files record their mtimes), then compile, then
+    # everything else: no approach pays compilation, every cache sees a settled tree.
     backdate(written, when)
     run([env.python, "-m", "compileall", "-q", "-j", "0", site], what="compileall")
-    settled = [env.root, env.root / "bin"]
-    for directory, _, files in os.walk(site):
-        settled.append(Path(directory))
-        settled += [Path(directory, f) for f in files if f.endswith(".pyc")]
-    backdate(settled, when)
+    backdate([env.root, env.root / "bin", *settled_tree(site)], when)
     env.build_s = time.perf_counter() - started
     return env
 
@@ -878,10 +906,7 @@ def build_odibi_env(settings: Settings, wheel: Path) -> Env:
         project,
         *project.iterdir(),
     ]
-    for directory, _, files in os.walk(store):
-        settled.append(Path(directory))
-        settled += [Path(directory, f) for f in files if f.endswith(".pyc")]
-    backdate(settled, when)
+    backdate([*settled, *settled_tree(store), *settled_tree(env.site_packages)], when)
     env.build_s = time.perf_counter() - started
     return env
 
@@ -942,6 +967,7 @@ def measure_odibi_builds(
     """
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in approaches}
     names = list(approaches.items())
+    settled: dict[str, int] = {}
     for rep in range(-1, settings.odibi_repeat):
         for name, script_name in names if rep % 2 else names[::-1]:
             result = run(
@@ -959,6 +985,10 @@ def measure_odibi_builds(
             check_odibi_sample(sample, k)
             if rep >= 0:
                 samples[name].append(sample)
+        if rep == -1:
+            settled = cache_snapshot(settings)
+    if cache_snapshot(settings) != settled:
+        sys.exit(f"bench: K={k}: odibi-ext's index was rewritten while measuring (not settled)")
     return samples
 
 
@@ -1423,6 +1453,17 @@ def report(results: dict[str, Any], settings: Settings) -> str:
                     " / ".join(ratio(mcpu[n][name], mcpu[n][STEVEDORE]) for n in ns),
                 ]
                 for name in marginal[ns[0]]
+            ]
+            + [
+                [
+                    INDEX_READ_NAME,
+                    *(
+                        f"{median(results['index_read_cpu'][n][INDEX_READ_NAME]):.2f} "
+                        f"({median(results['index_read'][n][INDEX_READ_NAME]):.2f})"
+                        for n in ns
+                    ),
+                    "",
+                ]
             ],
         ),
         "",
@@ -1897,6 +1938,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = {"settings": {}, "build_s": {}, "checks": {}}
     results["caches_rewritten"] = []
     results["cold"], results["listing"], results["marginal"] = {}, {}, {}
+    results["index_read"], results["index_read_cpu"] = {}, {}
     results["cold_cpu"], results["listing_cpu"], results["marginal_cpu"] = {}, {}, {}
     progress("building the odibi-ext wheel")
     wheel = build_wheel(settings)
@@ -1915,6 +1957,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress(f"N={n}: first connection in a started process ({settings.repeat} rounds)")
         results["marginal"][n], results["marginal_cpu"][n] = measure_inside(
             settings, marginal_approaches(settings, env), [INSTANT_MODULE]
+        )
+        code = INDEX_READ.format(target=INSTANT)
+        results["index_read"][n], results["index_read_cpu"][n] = measure_inside(
+            settings, [Approach(INDEX_READ_NAME, (str(env.python), "-c", code))], []
         )
         progress(f"N={n}: listings")
         results["listing"][n], results["listing_cpu"][n] = measure(
