@@ -134,7 +134,11 @@ class _Integration:
             ) from None
         name = type_name_of(type_name)
         checked = self._checked.get(name)
-        if checked is None or checked.factory is not factory:
+        if (
+            checked is None
+            or checked.factory is not factory
+            or checked.registry is not self.registry
+        ):
             checked = self._checked[name] = CheckedFactory(self.registry, name, factory)
             self._announce(name)
         return checked

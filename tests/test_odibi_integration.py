@@ -556,3 +556,18 @@ def test_odibi_ext_list_shows_builtins_and_a_hijack_without_importing_odibi_s_fa
     assert drivers["local"]["status"] == "conflict"
     assert "odibi-hijack" in drivers["local"]["error"]
     assert site.imports("hijack_local") == 0
+
+
+def test_after_a_hand_over_odibi_s_connections_come_from_the_new_registry(
+    tmp_path: Path, in_charge: None
+) -> None:
+    first = ConnectionRegistry(policy=Policy(pins={"local": "odibi"}))
+    second = ConnectionRegistry(policy=Policy(pins={"local": "odibi"}))
+    integration.install(first)
+    build({"files": {"type": "local", "base_path": str(tmp_path)}})
+
+    integration.install(second)
+    build({"files": {"type": "local", "base_path": str(tmp_path)}})
+
+    # The same built-in function, but created (and so loaded) by the registry in charge.
+    assert second.info("local").status == "loaded"
