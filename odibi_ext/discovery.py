@@ -153,14 +153,17 @@ def scan(namespace: str) -> Scan:
                 if metadata_dir is not None:  # built-ins show its version
                     metadata_files.extend(_metadata_file(str(metadata_dir)))
             text, problem = _entry_points_text(dist, entry_points_file, section)
-            if entry_points_file is not None:
-                # Without the file, its directory: creating one there changes its time.
-                exists = text is not None or problem is not None
-                metadata_files.append(entry_points_file if exists else str(metadata_dir))
+            stamp = _stamp(
+                entry_points_file, metadata_dir, text is not None or problem is not None
+            )
             # Most distributions publish nothing in our group: skip them
             # before paying for the metadata parse.
             if problem is None and (not text or section not in text):
+                if stamp is not None and _rewritten_in_place(stamp):
+                    metadata_files.append(stamp)
                 continue
+            if stamp is not None:
+                metadata_files.append(stamp)
             distribution = dist.metadata["Name"] or None
             version = dist.version
             location = os.path.abspath(str(dist.locate_file("")))
@@ -200,6 +203,26 @@ def scan(namespace: str) -> Scan:
     found.sort(key=lambda item: item[:3])
     candidates = _builtins_first([item[3] for item in found], host, metadata_files)
     return Scan(candidates, sorted(metadata_files), broken)
+
+
+def _stamp(entry_points_file: str | None, metadata_dir: object, exists: bool) -> str | None:
+    """The file to stamp for a distribution's entry points: without one, its directory
+    (creating the file there changes the directory's time)."""
+    if entry_points_file is None:
+        return None
+    return entry_points_file if exists else str(metadata_dir)
+
+
+def _rewritten_in_place(path: str) -> bool:
+    """Whether tools rewrite this non-provider's metadata in place, so it must be stamped.
+
+    ``setup.py egg_info`` / ``develop`` rewrite an in-tree ``*.egg-info``'s
+    files in place. Installers write a ``*.dist-info`` as a new directory,
+    which the ``sys.path`` entry's listing digest notices: stamping every
+    installed distribution's file would make each warm start cost a ``stat``
+    per distribution.
+    """
+    return ".egg-info" in path
 
 
 def _builtins_first(

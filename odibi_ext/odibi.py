@@ -97,6 +97,8 @@ class _Integration:
         }
         self.replacements = replacements
         self._checked: dict[str, CheckedFactory] = {}
+        #: The level of the line naming each connection type's driver.
+        self.announce_level = logging.DEBUG
 
     def register_connection_factory(self, type_name: str, factory: Factory) -> None:
         """Odibi's ``register_connection_factory``, going to the registry in charge.
@@ -144,14 +146,20 @@ class _Integration:
         return checked
 
     def _announce(self, type_name: str) -> None:
-        """Say once which driver serves a connection type: Odibi's log shows no provenance."""
-        if not LOG.isEnabledFor(logging.INFO):
+        """Say once which driver serves a connection type: Odibi's log shows no provenance.
+
+        At DEBUG in library use (Odibi's INFO handler would render it on every
+        project load); ``odibi-ext odibi`` says it at INFO.
+        """
+        level = self.announce_level
+        if not LOG.isEnabledFor(level):
             return
         info = self.registry.info(type_name)
         if info.origin == "registered":
-            LOG.info("connection type %r: a factory registered in-process", type_name)
+            LOG.log(level, "connection type %r: a factory registered in-process", type_name)
             return
-        LOG.info(
+        LOG.log(
+            level,
             "connection type %r: driver %s (%s%s), loaded by odibi-ext in %.1f ms",
             type_name,
             describe_provider(info.distribution, info.version),
@@ -428,6 +436,9 @@ def run(argv: Sequence[str], registry: ConnectionRegistry | None = None) -> int:
     """
     installed_before = is_installed()
     install(registry)
+    integration = _active
+    assert integration is not None  # installed just above
+    saved_level, integration.announce_level = integration.announce_level, logging.INFO
     saved_argv = sys.argv
     sys.argv = ["odibi", *argv]
     try:
@@ -441,6 +452,7 @@ def run(argv: Sequence[str], registry: ConnectionRegistry | None = None) -> int:
         return _exit_status(status)
     finally:
         sys.argv = saved_argv
+        integration.announce_level = saved_level
         if not installed_before:
             uninstall()
 
