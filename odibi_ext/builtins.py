@@ -14,13 +14,12 @@ from __future__ import annotations
 import logging
 from typing import Final
 
+from odibi_ext.discovery import HOST_DISTRIBUTION
 from odibi_ext.discovery import Candidate
 from odibi_ext.discovery import module_file
 
 LOG = logging.getLogger(__name__)
 
-#: The distribution that ships the built-ins, as its metadata names it.
-HOST_DISTRIBUTION: Final = "odibi"
 #: The module holding the built-in factories and the function registering them.
 FACTORY_MODULE: Final = "odibi.connections.factory"
 REGISTER_FUNCTION: Final = "register_builtins"

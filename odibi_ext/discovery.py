@@ -70,8 +70,9 @@ class Candidate(NamedTuple):
     origin: str = "entry_point"
 
 
-#: Odibi's own distribution, normalized: its built-ins are candidates too.
-_HOST: Final = "odibi"
+#: Odibi's own distribution, as its metadata names it (also its normalized
+#: name): its built-ins are candidates too (see :mod:`odibi_ext.builtins`).
+HOST_DISTRIBUTION: Final = "odibi"
 
 
 def normalize_distribution(name: str) -> str:
@@ -148,7 +149,7 @@ def scan(namespace: str) -> Scan:
             if identity in seen_distributions:
                 continue
             seen_distributions.add(identity)
-            if identity == _HOST and namespace == NAMESPACE:
+            if identity == HOST_DISTRIBUTION and namespace == NAMESPACE:
                 host = (dist.version, os.path.abspath(str(dist.locate_file(""))))
                 if metadata_dir is not None:  # built-ins show its version
                     metadata_files.extend(_metadata_file(str(metadata_dir)))

@@ -35,6 +35,7 @@ from typing import Any
 from typing import Final
 
 from odibi_ext import builtins
+from odibi_ext.discovery import HOST_DISTRIBUTION
 from odibi_ext.errors import DriverNotFoundError
 from odibi_ext.errors import OdibiExtError
 from odibi_ext.errors import describe_provider
@@ -341,7 +342,7 @@ def _supported_version() -> str:
     import importlib.metadata
 
     try:
-        version = _version_of(importlib.metadata.distribution(builtins.HOST_DISTRIBUTION))
+        version = _version_of(importlib.metadata.distribution(HOST_DISTRIBUTION))
     except importlib.metadata.PackageNotFoundError:
         raise OdibiExtError(
             f"Odibi is not installed, so odibi-ext cannot take charge of its connection "
