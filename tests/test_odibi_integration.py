@@ -22,6 +22,7 @@ import pytest
 from conftest import GOOD_FACTORY
 from conftest import ODIBI_BUILTINS
 from conftest import FakeSite
+from plugin_kit import run_process
 
 from odibi_ext import ConnectionRegistry
 from odibi_ext import DriverConflictError
@@ -87,14 +88,8 @@ def child(
     environment["PYTHONPATH"] = os.pathsep.join(
         [*(str(p) for p in paths), *([inherited] if inherited else [])]
     )
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        check=False,
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+    return run_process(
+        [sys.executable, "-c", textwrap.dedent(script)], environment, timeout=timeout, cwd=cwd
     )
 
 

@@ -24,6 +24,16 @@ def test_the_installed_odibi_s_version_is_what_importlib_metadata_parses() -> No
     assert integration._version_of(dist) == dist.version == "3.15.1"
 
 
+def refusal() -> str:
+    """The message of the OdibiExtError ``install()`` refuses with (nothing left installed)."""
+    try:
+        with pytest.raises(OdibiExtError) as caught:
+            integration.install(ConnectionRegistry(policy=Policy()))
+    finally:
+        integration.uninstall()
+    return str(caught.value)
+
+
 def test_the_version_header_is_read_whatever_its_case_and_spacing(site: FakeSite) -> None:
     dist_info = site.distribution("odibi", "2.3.0", entry_points={})
     (dist_info / "METADATA").write_text(
@@ -32,13 +42,9 @@ def test_the_version_header_is_read_whatever_its_case_and_spacing(site: FakeSite
         encoding="utf-8",
     )
 
-    try:
-        with pytest.raises(OdibiExtError) as caught:
-            integration.install(ConnectionRegistry(policy=Policy()))
-    finally:
-        integration.uninstall()
+    message = refusal()
 
-    assert "odibi 2.3.0 is installed" in str(caught.value)
+    assert "odibi 2.3.0 is installed" in message
     assert not integration.is_installed()
 
 
@@ -51,11 +57,7 @@ def test_metadata_without_a_version_header_is_refused_with_odibi_ext_s_error(
         encoding="utf-8",
     )
 
-    try:
-        with pytest.raises(OdibiExtError) as caught:
-            integration.install(ConnectionRegistry(policy=Policy()))
-    finally:
-        integration.uninstall()
+    message = refusal()
 
-    assert "odibi (no version in its metadata) is installed" in str(caught.value)
-    assert integration.SUPPORTED in str(caught.value)
+    assert "odibi (no version in its metadata) is installed" in message
+    assert integration.SUPPORTED in message
