@@ -32,6 +32,7 @@ from odibi_ext._version import __version__
 from odibi_ext.environment import CONFIG_ENV
 from odibi_ext.errors import DriverNotFoundError
 from odibi_ext.errors import OdibiExtError
+from odibi_ext.errors import add_note
 from odibi_ext.errors import describe_exception
 from odibi_ext.errors import describe_provider
 from odibi_ext.redaction import SECRET_WORDS
@@ -387,7 +388,7 @@ def _connect(
             try:
                 _close(connection)
             except Exception as close_error:  # the validate() error is the one to report
-                exc.add_note(f"close() failed too: {describe_exception(close_error)}")
+                add_note(exc, f"close() failed too: {describe_exception(close_error)}")
             raise
         _close(connection)
         report["ok"] = True
@@ -428,7 +429,7 @@ def _parse_set_item(item: str) -> tuple[str, Any]:
             f"--set {key}={text[:40]}: the number is too large for a float; give a smaller "
             f"number, or quote it to pass it as text ({key}='\"{text[:40]}\"')"
         )
-    if value is None or isinstance(value, str | int | float | bool):
+    if value is None or isinstance(value, (str, int, float, bool)):
         return key, value
     return key, text  # JSON arrays and objects stay text: --set takes scalars
 
@@ -481,9 +482,9 @@ def _read_config_file(path: str) -> dict[str, Any]:
 def _parse_config(text: str, kind: str) -> Any:
     if kind == "JSON":
         return json.loads(text)
-    import tomllib
+    from odibi_ext.textfile import parse_toml
 
-    return tomllib.loads(text)
+    return parse_toml(text)
 
 
 def _json_type(value: Any) -> str:
@@ -491,7 +492,7 @@ def _json_type(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true or false"
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return "a number"
     return "a string" if isinstance(value, str) else "an array"
 
@@ -533,7 +534,7 @@ def _finite(data: Any) -> Any:
         return repr(data)
     if isinstance(data, Mapping):
         return {key: _finite(value) for key, value in data.items()}
-    if isinstance(data, list | tuple):
+    if isinstance(data, (list, tuple)):
         return [_finite(item) for item in data]
     return data
 
@@ -689,10 +690,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _wants_json(argv: Sequence[str] | None) -> bool:
     """Whether a command line that does not parse asked for JSON output all the same."""
-    import itertools
-
     words = list(sys.argv[1:] if argv is None else argv)
-    pairs = itertools.pairwise(words)
+    pairs = zip(words, words[1:])
     return "--format=json" in words or any(pair == ("--format", "json") for pair in pairs)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
+from typing import Any
 from typing import Final
 
 #: The most a policy or config file may hold; real ones are a few hundred bytes.
@@ -63,3 +65,16 @@ def read_text(path: str, *, what: str, limit: int = MAX_BYTES) -> str:
             f"{where} is not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line} "
             f"(offset {exc.start}); save it as UTF-8"
         ) from None
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """The TOML document ``text`` as a dict: ``tomllib`` from Python 3.11, ``tomli`` before.
+
+    Raises :class:`ValueError` (``TOMLDecodeError``) when ``text`` is not TOML.
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib  # loaded on first use: only policy and TOML config files need it
+    else:
+        import tomli as tomllib
+
+    return tomllib.loads(text)
