@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parent
 #: Put before a block whose commands need odibi-faulty installed too.
 WITH_FAULTY = "<!-- example environment: odibi-faulty installed -->"
 
-#: Lines of ``bash`` blocks that install or build an environment, run
-#: verbatim elsewhere rather than once per block.
+#: Lines of ``bash`` blocks (their comments left out) that install or build an
+#: environment or run the suite itself: run verbatim elsewhere, not per block.
 RUN_ELSEWHERE: dict[str, str] = {
     "python3 -m venv .venv && . .venv/bin/activate": "tests/test_e2e.py::test_the_quick_start",
     "pip install -e . odibi './sample_plugins/odibi-sqlite[pandas]' "
@@ -49,7 +49,7 @@ RUN_ELSEWHERE: dict[str, str] = {
     "pip install -e '.[test,lint]'": ".ci/run (installs '.[test,lint,docs]')",
     "python -m pytest": ".ci/run (this suite)",
     "ruff check . && ruff format --check . && mypy --strict odibi_ext": ".ci/run",
-    "python benchmarks/bench.py    # see benchmarks/README.md": (
+    "python benchmarks/bench.py": (
         "benchmarks/ (minutes of measuring: run by hand, never in the suite)"
     ),
     "pip install -e . pytest && pytest": (
@@ -169,7 +169,11 @@ def _commands(source: str) -> Iterator[str]:
 
 def run_bash(example: Example) -> None:
     """Run a ``bash`` block's commands, except the ones :data:`RUN_ELSEWHERE` runs."""
-    script = [line for line in _commands(example.parsed) if line not in RUN_ELSEWHERE]
+    script = [
+        line
+        for line in _commands(example.parsed)
+        if re.sub(r"\s+# .*$", "", line) not in RUN_ELSEWHERE
+    ]
     if not script:
         return
     result = _run(["bash", "-c", "set -euo pipefail\n" + "\n".join(script)], example)
