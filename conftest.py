@@ -52,6 +52,8 @@ RUN_ELSEWHERE: dict[str, str] = {
     "python benchmarks/bench.py": (
         "benchmarks/ (minutes of measuring: run by hand, never in the suite)"
     ),
+    "pip install -e '.[docs]'": ".ci/run (installs '.[test,lint,docs]')",
+    "mkdocs build --strict": ".ci/run",
     "pip install -e . pytest && pytest": (
         "the '# tests/test_contract.py' blocks above it, run under pytest here"
     ),
@@ -60,7 +62,7 @@ RUN_ELSEWHERE: dict[str, str] = {
 #: Stand-ins for the paths of this machine, as the pages write them.
 DOCS_HOME = "/home/me"
 DOCS_CHECKOUT = "/home/me/odibi-ext"
-DOCS_FAULTY = "/tmp/ft"
+DOCS_FAULTY = "/tmp/ft"  # noqa: S108 - a path as printed on the pages, never used
 TIMEOUT = 600
 
 

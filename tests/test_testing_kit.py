@@ -238,7 +238,9 @@ def test_the_documented_contract_runs_the_whole_suite_under_plain_pytest(tmp_pat
     assert "invalid_config is not set" in result.stdout
 
 
-def test_the_documented_registry_example(odibi_registry: ConnectionRegistry, tmp_path: Path) -> None:
+def test_the_documented_registry_example(
+    odibi_registry: ConnectionRegistry, tmp_path: Path
+) -> None:
     import odibi_sqlite
 
     odibi_registry.register("sqlite", odibi_sqlite.create)
