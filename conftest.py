@@ -225,7 +225,8 @@ def _normal(line: str) -> str:
 
 
 def _line_matches(shown: str, actual: str) -> bool:
-    pattern = ".*".join(re.escape(part) for part in _normal(shown).split("..."))
+    parts = (re.escape(part).replace("…", r"\S*") for part in _normal(shown).split("..."))
+    pattern = ".*".join(parts)
     return re.fullmatch(pattern, _normal(actual)) is not None
 
 
@@ -234,7 +235,7 @@ def matches(shown: list[str], actual: str) -> bool:
 
     A line ``...`` stands for any number of lines, ``...`` inside a line for
     any text; numbers with a decimal point (timings) are any number, and a
-    table cell cut with ``…`` may be cut at another width.
+    table cell cut with ``…`` may be cut at another width, or not at all.
     """
     return _match(_strip_blank_ends(shown), _strip_blank_ends(actual.splitlines()))
 
