@@ -7,6 +7,7 @@ would use them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -352,6 +353,6 @@ def test_the_quick_start(tmp_path: Path) -> None:
     assert "connection type 'sqlite': driver odibi-sqlite 1.0.0" in result.stdout
     assert "Pipeline 'orders' completed successfully" in result.stdout
     out = checkout / "examples" / "orders" / "out"
-    with sqlite3.connect(out / "warehouse.db") as database:
+    with contextlib.closing(sqlite3.connect(out / "warehouse.db")) as database:
         assert database.execute("select count(*) from orders").fetchone() == (48,)
     assert (out / "exports" / "large_orders.csv").read_text(encoding="utf-8").count("\n") > 1
