@@ -167,8 +167,9 @@ def scan(namespace: str) -> Scan:
                 continue
             if stamp is not None:
                 metadata_files.append(stamp)
-            distribution = dist.metadata["Name"] or None
-            version = dist.version
+            metadata = dist.metadata
+            distribution = header(metadata, "Name")
+            version = header(metadata, "Version")
             location = os.path.abspath(str(dist.locate_file("")))
             entry_points, problem = _entries(dist, namespace, text, problem)
         except Exception as exc:  # one broken distribution must not hide the rest
@@ -327,8 +328,20 @@ def _identity(dist: "importlib.metadata.Distribution") -> str:
     (its private ``_normalized_name``) to skip shadowed copies without parsing
     every ``METADATA``; we follow the same rule, parsing only as a fallback.
     """
-    name = getattr(dist, "_normalized_name", None) or dist.metadata["Name"]
+    name = getattr(dist, "_normalized_name", None) or header(dist.metadata, "Name")
     return normalize_distribution(str(name)) if name else f"<unnamed {id(dist)}>"
+
+
+def header(metadata: "importlib.metadata.PackageMetadata", name: str) -> Optional[str]:
+    """The header ``name`` of a distribution's metadata, ``None`` when missing or empty.
+
+    The standard library answers ``None`` for a missing header; importlib_metadata
+    (on ``sys.meta_path`` once imported, as Odibi does on Python 3.9) raises ``KeyError``.
+    """
+    try:
+        return metadata[name] or None
+    except KeyError:
+        return None
 
 
 def module_file(target: str) -> Optional[str]:

@@ -36,6 +36,7 @@ from typing import Final
 
 from odibi_ext import builtins
 from odibi_ext.discovery import HOST_DISTRIBUTION
+from odibi_ext.discovery import header
 from odibi_ext.errors import DriverNotFoundError
 from odibi_ext.errors import OdibiExtError
 from odibi_ext.errors import describe_provider
@@ -372,7 +373,7 @@ def _version_of(dist: importlib.metadata.Distribution) -> str:
         name, colon, value = line.partition(":")
         if colon and name.strip().lower() == "version":
             return value.strip()
-    return dist.version or "(no version in its metadata)"
+    return header(dist.metadata, "Version") or "(no version in its metadata)"
 
 
 def _release(version: str) -> tuple[int, ...] | None:

@@ -990,7 +990,7 @@ def offered(root: Path) -> dict[str, set[tuple[str, str]]]:
     for dist_info in sorted(root.glob("*.dist-info")):
         dist = importlib.metadata.Distribution.at(dist_info)
         try:
-            entry_points = dist.entry_points.select(group=NAMESPACE)
+            entry_points = [ep for ep in dist.entry_points if ep.group == NAMESPACE]
         except ValueError:  # a line the parser cannot split: odibi_ext skips the distribution
             continue
         for entry_point in entry_points:
