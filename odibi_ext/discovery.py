@@ -257,9 +257,12 @@ def _entries(
     """``(name, value)`` of each entry point in ``namespace``, and what is wrong, if anything."""
     if problem is not None:
         return [], problem
+    if sys.version_info < (3, 10):
+        # 3.9 reads the file with ConfigParser, whose quirks 3.10 dropped ("[x] = y" is a
+        # section there, "a: b" an entry, "%" an error): read the lines as 3.10 does.
+        return _readable_entries(text or "", f"[{namespace}]")
     try:
-        # Python 3.9's ``dist.entry_points`` is a plain list: no ``select()``.
-        return [(ep.name, ep.value) for ep in dist.entry_points if ep.group == namespace], None
+        return [(ep.name, ep.value) for ep in dist.entry_points.select(group=namespace)], None
     except Exception as exc:  # a malformed line spoils importlib's whole parse
         entries, problem = _readable_entries(text or "", f"[{namespace}]")
         return entries, problem or _brief(exc)
