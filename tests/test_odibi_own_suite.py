@@ -21,6 +21,8 @@ from pathlib import Path
 import odibi
 import pytest
 
+pytestmark = [pytest.mark.odibi, pytest.mark.heavy]
+
 CONNECTION_TESTS = "tests/test_pipeline_manager_connections.py"
 INSTALL_FIRST = "import odibi_ext.odibi\n\nodibi_ext.odibi.install()\n"
 
