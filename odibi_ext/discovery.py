@@ -338,13 +338,11 @@ def _identity(dist: "importlib.metadata.Distribution") -> str:
 def header(metadata: "importlib.metadata.PackageMetadata", name: str) -> Optional[str]:
     """The header ``name`` of a distribution's metadata, ``None`` when missing or empty.
 
-    The standard library answers ``None`` for a missing header; importlib_metadata
-    (on ``sys.meta_path`` once imported, as Odibi does on Python 3.9) raises ``KeyError``.
+    Asked first: for a missing header importlib_metadata (on ``sys.meta_path``
+    once imported, as Odibi does on Python 3.9) raises ``KeyError``, and the
+    standard library answers ``None`` with a DeprecationWarning from 3.12.
     """
-    try:
-        return metadata[name] or None
-    except KeyError:
-        return None
+    return (metadata[name] or None) if name in metadata else None
 
 
 def module_file(target: str) -> Optional[str]:
