@@ -50,8 +50,8 @@ LOG = logging.getLogger(__name__)
 
 #: The Odibi versions whose plugin seams this module knows (``odibi/plugins.py``
 #: is the same from 2.4.0 to 3.15.1; the modules binding it are checked too).
-SUPPORTED: Final = ">=3.0, <4"
-_LOWEST: Final = (3, 0)
+SUPPORTED: Final = ">=2.4, <4"
+_LOWEST: Final = (2, 4)
 _BEYOND: Final = (4,)
 
 _PLUGINS_MODULE: Final = "odibi.plugins"
