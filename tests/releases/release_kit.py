@@ -9,6 +9,7 @@ releases' wheels; every test reads the installed release and expects that.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import sqlite3
 import sys
@@ -103,3 +104,60 @@ def files_under(folder: Path) -> dict[str, bytes]:
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
+
+
+#: The seeded table of the copy project: (id, shop, amount).
+ORDERS = [(1, "north", 120.0), (2, "south", 310.5), (3, "north", 42.0), (4, "east", 980.0)]
+
+
+def copy_project(home: Path) -> Path:
+    """A project every release accepts: orders -> orders_copy (SQLite) -> orders.csv."""
+    home.mkdir(parents=True)
+    db = sqlite3.connect(home / "wh.db")
+    db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, shop TEXT, amount REAL)")
+    db.executemany("INSERT INTO orders VALUES (?, ?, ?)", ORDERS)
+    db.commit()
+    db.close()
+    project = {
+        "project": "copy",
+        "engine": "pandas",
+        "retry": {"enabled": False},
+        "connections": {
+            "wh": {"type": "sqlite", "path": str(home / "wh.db"), "validation_mode": "eager"},
+            "exports": {"type": "localfs", "base_path": str(home / "exports"), "create": True},
+            "meta": {"type": "local", "base_path": str(home / "odibi")},
+        },
+        "story": {"connection": "meta", "path": "stories"},
+        "system": {"connection": "meta", "path": "_system", "async_derived_updates": False},
+        "pipelines": [
+            {
+                "pipeline": "copy",
+                "nodes": [
+                    {
+                        "name": "copy",
+                        "read": {"connection": "wh", "format": "sql", "table": "orders"},
+                        "write": {
+                            "connection": "wh",
+                            "format": "sql",
+                            "table": "orders_copy",
+                            "mode": "overwrite",
+                        },
+                    },
+                    {
+                        "name": "export",
+                        "depends_on": ["copy"],
+                        "read": {"connection": "wh", "format": "sql", "table": "orders_copy"},
+                        "write": {
+                            "connection": "exports",
+                            "format": "csv",
+                            "path": "orders.csv",
+                            "mode": "overwrite",
+                        },
+                    },
+                ],
+            }
+        ],
+    }
+    path = home / "project.yaml"
+    path.write_text(json.dumps(project, indent=2))  # JSON is YAML
+    return path

@@ -8,16 +8,16 @@ its own copy of the project, so the outputs of the two are compared whole.
 
 from __future__ import annotations
 
-import json
 import shutil
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from release_kit import ORDERS
 from release_kit import RUNS_THE_EXAMPLE
 from release_kit import VERSION
 from release_kit import child_env
+from release_kit import copy_project
 from release_kit import files_under
 from release_kit import odibi_ext_odibi
 from release_kit import stock_odibi
@@ -25,61 +25,6 @@ from release_kit import table_rows
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "orders"
-#: The seeded table of the copy project: (id, shop, amount).
-ORDERS = [(1, "north", 120.0), (2, "south", 310.5), (3, "north", 42.0), (4, "east", 980.0)]
-
-
-def copy_project(home: Path) -> Path:
-    """A project every release accepts: orders -> orders_copy (SQLite) -> orders.csv."""
-    home.mkdir(parents=True)
-    db = sqlite3.connect(home / "wh.db")
-    db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, shop TEXT, amount REAL)")
-    db.executemany("INSERT INTO orders VALUES (?, ?, ?)", ORDERS)
-    db.commit()
-    db.close()
-    project = {
-        "project": "copy",
-        "engine": "pandas",
-        "retry": {"enabled": False},
-        "connections": {
-            "wh": {"type": "sqlite", "path": str(home / "wh.db"), "validation_mode": "eager"},
-            "exports": {"type": "localfs", "base_path": str(home / "exports"), "create": True},
-            "meta": {"type": "local", "base_path": str(home / "odibi")},
-        },
-        "story": {"connection": "meta", "path": "stories"},
-        "system": {"connection": "meta", "path": "_system", "async_derived_updates": False},
-        "pipelines": [
-            {
-                "pipeline": "copy",
-                "nodes": [
-                    {
-                        "name": "copy",
-                        "read": {"connection": "wh", "format": "sql", "table": "orders"},
-                        "write": {
-                            "connection": "wh",
-                            "format": "sql",
-                            "table": "orders_copy",
-                            "mode": "overwrite",
-                        },
-                    },
-                    {
-                        "name": "export",
-                        "depends_on": ["copy"],
-                        "read": {"connection": "wh", "format": "sql", "table": "orders_copy"},
-                        "write": {
-                            "connection": "exports",
-                            "format": "csv",
-                            "path": "orders.csv",
-                            "mode": "overwrite",
-                        },
-                    },
-                ],
-            }
-        ],
-    }
-    path = home / "project.yaml"
-    path.write_text(json.dumps(project, indent=2))  # JSON is YAML
-    return path
 
 
 def example_project(home: Path) -> Path:
