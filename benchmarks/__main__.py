@@ -9,7 +9,6 @@ pyperf's JSON results (:mod:`benchmarks.figures`) and writes
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import platform
@@ -17,12 +16,9 @@ import shlex
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from typing import Dict
-from typing import List
-from typing import Optional
-from typing import Sequence
 
 from benchmarks import charts
 from benchmarks import figures
@@ -48,10 +44,10 @@ from benchmarks.settings import Settings
 from benchmarks.settings import Shape
 
 #: ``--quick``: the smallest setting of everything, one pyperf process per value.
-QUICK_SHAPE = Shape(rounds=1, processes=1, values=1, warmups=0)
+QUICK_SHAPE = Shape(rounds=1, processes=1, values=1, warmups=0, timeit_loops=10000)
 
 
-def parse_args(argv: Optional[Sequence[str]]) -> Settings:
+def parse_args(argv: Sequence[str] | None) -> Settings:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
         "--quick",
@@ -63,8 +59,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> Settings:
     parser.add_argument("--k", type=int, default=20, help="plugins installed (default 20)")
     parser.add_argument("--import-ms", type=float, default=20.0, help="each plugin's import time")
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
-    parser.add_argument("--processes", type=int, default=3, help="pyperf processes per round")
-    parser.add_argument("--values", type=int, default=1, help="pyperf values per process")
+    parser.add_argument("--processes", type=int, default=1, help="pyperf processes per round")
+    parser.add_argument("--values", type=int, default=3, help="pyperf values per process")
     parser.add_argument("--warmups", type=int, default=1, help="pyperf warm-ups per process")
     parser.add_argument(
         "--odibi-k",
@@ -91,12 +87,21 @@ def parse_args(argv: Optional[Sequence[str]]) -> Settings:
     args = parser.parse_args(argv)
     if min(args.k, args.rounds, args.processes, args.values, args.odibi_rounds) < 1:
         parser.error("--k, --rounds, --processes, --values and --odibi-rounds must be positive")
-    if min(args.n) < 0 or min(args.odibi_k, default=0) < 0 or min(args.import_ms, args.warmups) < 0:
+    if (
+        min(args.n) < 0
+        or min(args.odibi_k, default=0) < 0
+        or min(args.import_ms, args.warmups) < 0
+    ):
         parser.error("--n, --odibi-k, --import-ms and --warmups must not be negative")
     shape = Shape(args.rounds, args.processes, args.values, args.warmups)
     odibi_shape = Shape(args.odibi_rounds, 1, 1, 0)
     chosen = pythons.default_pythons() if args.python is None else list(args.python)
-    ns, k, odibi_ks, pythons_n = sorted(set(args.n)), args.k, sorted(set(args.odibi_k)), args.pythons_n
+    ns, k, odibi_ks, pythons_n = (
+        sorted(set(args.n)),
+        args.k,
+        sorted(set(args.odibi_k)),
+        args.pythons_n,
+    )
     if args.quick:
         shape = odibi_shape = QUICK_SHAPE
         ns, k, odibi_ks, pythons_n = [0], 3, [0, 2] if args.odibi_k else [], 0
@@ -117,7 +122,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> Settings:
     )
 
 
-def cache_snapshot(settings: Settings) -> Dict[str, int]:
+def cache_snapshot(settings: Settings) -> dict[str, int]:
     """Every cache file's modification time: a rewrite while measuring shows as a change."""
     base = settings.home / ".cache"
     return {str(p.relative_to(base)): p.stat().st_mtime_ns for p in base.rglob("*") if p.is_file()}
@@ -134,7 +139,7 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def machine(env: Env) -> Dict[str, Any]:
+def machine(env: Env) -> dict[str, Any]:
     import pyperf  # type: ignore[import-untyped]
 
     stevedore = run(
@@ -148,13 +153,13 @@ def machine(env: Env) -> Dict[str, Any]:
         "python": env.python_version,
         "stevedore": stevedore,
         "pyperf": pyperf.__version__,
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
 
 
-def measure_ns(settings: Settings, wheel: Path, meta: Dict[str, Any]) -> Dict[str, Env]:
+def measure_ns(settings: Settings, wheel: Path, meta: dict[str, Any]) -> dict[str, Env]:
     """Fresh-process, started-process and listing scenarios per N; the environments built."""
-    envs: Dict[str, Env] = {}
+    envs: dict[str, Env] = {}
     for n in settings.ns:
         progress(f"building the N={n} environment")
         env = build_env(settings, n, wheel, Path(sys.executable))
@@ -177,7 +182,7 @@ def measure_ns(settings: Settings, wheel: Path, meta: Dict[str, Any]) -> Dict[st
     return envs
 
 
-def measure_odibi(settings: Settings, wheel: Path, meta: Dict[str, Any]) -> None:
+def measure_odibi(settings: Settings, wheel: Path, meta: dict[str, Any]) -> None:
     """Every scenario inside Odibi: connection building per K, start-up, listing."""
     progress("building the Odibi environment" + ("" if settings.quick else " (a minute or two)"))
     env = build_odibi_env(settings, wheel)
@@ -202,7 +207,16 @@ def measure_odibi(settings: Settings, wheel: Path, meta: Dict[str, Any]) -> None
             )
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def same_interpreter(interpreter: Path, env: Env) -> bool:
+    """Whether ``interpreter`` is the one ``env`` was made from (the running one)."""
+    probe = run(
+        [interpreter, "-c", "import sys; print(getattr(sys, '_base_executable', sys.executable))"],
+        what=f"asking {interpreter} where it lives",
+    ).stdout.strip()
+    return Path(probe).resolve() == Path(sys._base_executable).resolve()  # type: ignore[attr-defined]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_args(argv)
     started_at = time.perf_counter()
     settings.out.mkdir(parents=True, exist_ok=True)
@@ -212,7 +226,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     settings.cwd.mkdir()
     os.utime(settings.cwd, (time.time() - BACKDATE_S,) * 2)  # on sys.path ('') of -c children
     command = "python -m benchmarks " + shlex.join(sys.argv[1:] if argv is None else argv)
-    meta: Dict[str, Any] = {"command": command.strip(), "build_s": {}, "checks": {}}
+    meta: dict[str, Any] = {"command": command.strip(), "build_s": {}, "checks": {}}
     meta["caches_rewritten"] = []
 
     progress("building the odibi-ext wheel")
@@ -225,8 +239,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if settings.odibi_ks:
         measure_odibi(settings, wheel, meta)
     reusable = {}
-    if settings.pythons_n in settings.ns:
-        reusable[str(Path(sys.executable))] = envs[f"N={settings.pythons_n}"]
+    if settings.pythons_n in settings.ns:  # the running interpreter's environments
+        env = envs[f"N={settings.pythons_n}"]
+        for interpreter in settings.pythons:
+            if same_interpreter(interpreter, env):
+                reusable[str(interpreter)] = env
     python_runs = pythons.run_scenario(settings, wheel, reusable)
 
     found = figures.compute(settings, meta)
@@ -252,17 +269,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-def footer(meta: Dict[str, Any]) -> str:
+def footer(meta: dict[str, Any]) -> str:
     builds = ", ".join(f"{name}: {s:.0f} s" for name, s in meta["build_s"].items())
-    rewritten: List[int] = meta["caches_rewritten"]
-    return (
-        f"Environments built in {builds}; whole run {meta['elapsed_s']} s. "
-        + (
-            f"WARNING: cache files were rewritten while measuring (N={rewritten}): "
-            "not a steady state."
-            if rewritten
-            else "No cache file was rewritten while measuring (steady state)."
-        )
+    rewritten: list[int] = meta["caches_rewritten"]
+    return f"Environments built in {builds}; whole run {meta['elapsed_s']} s. " + (
+        f"WARNING: cache files were rewritten while measuring (N={rewritten}): not a steady state."
+        if rewritten
+        else "No cache file was rewritten while measuring (steady state)."
     )
 
 

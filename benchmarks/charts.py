@@ -11,8 +11,6 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 from typing import Any
-from typing import List
-from typing import Tuple
 
 from benchmarks.runs import median_ms
 from benchmarks.runs import values
@@ -21,7 +19,7 @@ from benchmarks.scenarios import odibi_build
 from benchmarks.settings import Settings
 
 
-def quartiles(samples: List[float]) -> Tuple[float, float]:
+def quartiles(samples: list[float]) -> tuple[float, float]:
     if len(samples) < 2:
         return samples[0], samples[0]
     q = statistics.quantiles(samples, n=4, method="inclusive")
@@ -74,7 +72,7 @@ def odibi_chart(plt: Any, settings: Settings, odibi_version: str) -> Path:
         ]
         lines[name] = [statistics.median(s) for s in samples], [quartiles(s) for s in samples]
     figure, axes = plt.subplots(figsize=(9, 4.8))
-    for (name, (medians, spreads)), color in zip(lines.items(), ("tab:red", "tab:blue")):
+    for (name, (medians, spreads)), color in zip(lines.items(), ("tab:red", "tab:blue")):  # noqa: B905 (3.9)
         label = (
             "stock Odibi (imports every plugin)"
             if name == odibi_build.STOCK
@@ -85,7 +83,7 @@ def odibi_chart(plt: Any, settings: Settings, odibi_version: str) -> Path:
             ks, [q[0] for q in spreads], [q[1] for q in spreads], color=color, alpha=0.15
         )
     stock, ours = lines[odibi_build.STOCK][0], lines[odibi_build.IN_CHARGE][0]
-    for k, high, low in zip(ks, stock, ours):
+    for k, high, low in zip(ks, stock, ours):  # noqa: B905 (3.9)
         axes.annotate(
             f"{high / low:.1f}x faster" if k else f"stock {high:.1f}, ours {low:.1f} ms",
             (k, high),

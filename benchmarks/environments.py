@@ -19,15 +19,11 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from typing import Dict
-from typing import List
-from typing import Mapping
-from typing import Optional
-from typing import Sequence
-from typing import Union
 
 from benchmarks.settings import NAMESPACE
 from benchmarks.settings import REPO
@@ -126,12 +122,12 @@ class Env:
         return self.root / "bin" / "odibi-ext"
 
 
-def clean_env() -> Dict[str, str]:
+def clean_env() -> dict[str, str]:
     """The caller's environment without :data:`UNSET`: for every child, built or measured."""
     return {name: value for name, value in os.environ.items() if name not in UNSET}
 
 
-def child_env(settings: Settings) -> Dict[str, str]:
+def child_env(settings: Settings) -> dict[str, str]:
     """The environment of every measured child: caches under the out dir, bytecode allowed."""
     env = clean_env()
     env["HOME"] = str(settings.home)
@@ -140,7 +136,7 @@ def child_env(settings: Settings) -> Dict[str, str]:
 
 
 def run(
-    argv: Sequence[Union[str, Path]], *, what: str, **kwargs: Any
+    argv: Sequence[str | Path], *, what: str, **kwargs: Any
 ) -> subprocess.CompletedProcess[str]:
     """Run a command (by default in :func:`clean_env`); abort with its output when it fails."""
     kwargs.setdefault("env", clean_env())
@@ -224,7 +220,7 @@ def create_venv(settings: Settings, name: str, interpreter: Path) -> Env:
     )
 
 
-def pip_install(env: Env, *requirements: Union[str, Path]) -> None:
+def pip_install(env: Env, *requirements: str | Path) -> None:
     """``pip install`` into ``env`` with the running interpreter's pip."""
     run(
         [sys.executable, *PIP, "--python", env.python, "install", *requirements],
@@ -232,13 +228,13 @@ def pip_install(env: Env, *requirements: Union[str, Path]) -> None:
     )
 
 
-def dist_info(site: Path, version: str, package: str, files: Mapping[str, str]) -> List[Path]:
+def dist_info(site: Path, version: str, package: str, files: Mapping[str, str]) -> list[Path]:
     """Write a package and its ``*.dist-info`` as an installer would; return the files."""
     info_dir = site / f"{package}-{version}.dist-info"
     (site / package).mkdir()
     info_dir.mkdir()
-    written: List[Path] = []
-    records: List[str] = []
+    written: list[Path] = []
+    records: list[str] = []
     for relative, text in files.items():
         path = site / relative
         path.write_text(text, encoding="utf-8")
@@ -253,8 +249,8 @@ def dist_info(site: Path, version: str, package: str, files: Mapping[str, str]) 
 
 
 def metadata_files(
-    distribution: str, version: str, package: str, summary: str, entry_points: Optional[str]
-) -> Dict[str, str]:
+    distribution: str, version: str, package: str, summary: str, entry_points: str | None
+) -> dict[str, str]:
     """``METADATA``, ``WHEEL``, ``INSTALLER``, ``top_level.txt`` (and ``entry_points.txt``)."""
     info = f"{package}-{version}.dist-info"
     files = {
@@ -277,7 +273,7 @@ def metadata_files(
     return files
 
 
-def write_fillers(site: Path, n: int) -> List[Path]:
+def write_fillers(site: Path, n: int) -> list[Path]:
     """N unrelated distributions; every other one publishes ordinary entry points."""
     written = []
     for i in range(n):
@@ -296,7 +292,7 @@ def write_fillers(site: Path, n: int) -> List[Path]:
     return written
 
 
-def write_plugins(site: Path, k: int, import_ms: float) -> List[Path]:
+def write_plugins(site: Path, k: int, import_ms: float) -> list[Path]:
     """K connection drivers ``bench00``.. in ``odibi.connections``, each slow to import."""
     written = []
     for i in range(k):
@@ -304,7 +300,7 @@ def write_plugins(site: Path, k: int, import_ms: float) -> List[Path]:
     return written
 
 
-def write_plugin(site: Path, type_name: str, suffix: str, import_ms: float) -> List[Path]:
+def write_plugin(site: Path, type_name: str, suffix: str, import_ms: float) -> list[Path]:
     """Driver ``type_name``: distribution ``odibi-bench-SUFFIX``, module ``odibi_bench_SUFFIX``."""
     distribution = f"odibi-bench-{suffix}"
     package = f"odibi_bench_{suffix}"
@@ -317,7 +313,7 @@ def write_plugin(site: Path, type_name: str, suffix: str, import_ms: float) -> L
     return dist_info(site, "1.0.0", package, files)
 
 
-def settled_tree(root: Path) -> List[Path]:
+def settled_tree(root: Path) -> list[Path]:
     """Every directory and file under ``root`` but the ``.py`` sources.
 
     Backdated after installing, they look installed a minute ago to every

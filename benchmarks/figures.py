@@ -8,13 +8,10 @@ that": below 1 means faster.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict
 from dataclasses import dataclass
 from typing import Any
-from typing import Dict
-from typing import List
-from typing import Optional
-from typing import Sequence
 
 from benchmarks.runs import median_ms
 from benchmarks.runs import sample_median
@@ -23,7 +20,6 @@ from benchmarks.scenarios import cold
 from benchmarks.scenarios import listing
 from benchmarks.scenarios import odibi_build
 from benchmarks.scenarios import odibi_startup
-from benchmarks.scenarios import pythons
 from benchmarks.scenarios import started
 from benchmarks.scenarios import warm
 from benchmarks.settings import Settings
@@ -33,7 +29,9 @@ COLD_RUN = "python -m benchmarks --n 500 2000 --odibi-k --python"
 STARTED_RUN = "python -m benchmarks --odibi-k --python"
 ODIBI_RUN = "python -m benchmarks --n 0 --odibi-k 0 20 --python"
 WARM_RUN = "python -m benchmarks --n 0 --odibi-k --python"
-PYTHONS_RUN = "python -m benchmarks --n 0 --odibi-k --python /root/.pyenv/versions/3.*/bin/python3.??"
+PYTHONS_RUN = (
+    "python -m benchmarks --n 0 --odibi-k --python /root/.pyenv/versions/3.*/bin/python3.??"
+)
 
 
 @dataclass
@@ -45,7 +43,7 @@ class Figure:
     value: float
     shown: str
     target: str
-    met: Optional[bool]
+    met: bool | None
     command: str
 
 
@@ -53,9 +51,9 @@ def closest(values: Sequence[int], wanted: int) -> int:
     return min(values, key=lambda v: (abs(v - wanted), v))
 
 
-def compute(settings: Settings, meta: Dict[str, Any]) -> List[Figure]:
+def compute(settings: Settings, meta: dict[str, Any]) -> list[Figure]:
     """Every figure the README reports, from the JSON results under ``settings.results``."""
-    found: List[Figure] = []
+    found: list[Figure] = []
     found += cold_figures(settings)
     found += started_figures(settings)
     if settings.odibi_ks:
@@ -64,7 +62,7 @@ def compute(settings: Settings, meta: Dict[str, Any]) -> List[Figure]:
     return found
 
 
-def cold_figures(settings: Settings) -> List[Figure]:
+def cold_figures(settings: Settings) -> list[Figure]:
     found = []
     slug = cold.SLUGS
     n500, n2000 = closest(settings.ns, 500), closest(settings.ns, 2000)
@@ -84,7 +82,8 @@ def cold_figures(settings: Settings) -> List[Figure]:
         found.append(
             Figure(
                 f"cold_floor_n{n}",
-                f"fresh process, create one connection, N={n}: odibi-ext ÷ the DriverManager floor",
+                f"fresh process, create one connection, N={n}: "
+                "odibi-ext ÷ the DriverManager floor",
                 value,
                 f"{value:.3f} ({ours:.1f} ÷ {floor:.1f} ms)",
                 "≤ 1.05" if n >= 500 else "",
@@ -119,7 +118,7 @@ def cold_figures(settings: Settings) -> List[Figure]:
     return found
 
 
-def started_figures(settings: Settings) -> List[Figure]:
+def started_figures(settings: Settings) -> list[Figure]:
     found = []
     n500, n2000 = closest(settings.ns, 500), closest(settings.ns, 2000)
     ours_by_n = []
@@ -163,7 +162,7 @@ def started_figures(settings: Settings) -> List[Figure]:
     return found
 
 
-def odibi_figures(settings: Settings, meta: Dict[str, Any]) -> List[Figure]:
+def odibi_figures(settings: Settings, meta: dict[str, Any]) -> list[Figure]:
     found = []
     scenario, slug = odibi_build.SCENARIO, odibi_build.SLUGS
     k20 = closest(settings.odibi_ks, 20)
@@ -247,7 +246,7 @@ def odibi_figures(settings: Settings, meta: Dict[str, Any]) -> List[Figure]:
     return found
 
 
-def warm_figures(settings: Settings) -> List[Figure]:
+def warm_figures(settings: Settings) -> list[Figure]:
     def ns(name: str) -> float:
         slug = warm.STATEMENTS[name][0]
         return median_ms(settings, warm.SCENARIO, slug, warm.BENCHMARK) * 1e6
@@ -267,20 +266,24 @@ def warm_figures(settings: Settings) -> List[Figure]:
     ]
 
 
-def pythons_table(settings: Settings, rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+def pythons_table(settings: Settings, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per interpreter: cold odibi-ext ÷ floor and ÷ stevedore, started odibi-ext ÷ stevedore."""
     table = []
     for row in rows:
         if "error" in row:
             table.append(dict(row))
             continue
-        bench = row["benchmark"]
+        bench, cold_at, started_at = (
+            row["benchmark"],
+            row["cold_scenario"],
+            row["started_scenario"],
+        )
 
-        def cold_ms(name: str, bench: str = bench) -> float:
-            return median_ms(settings, pythons.COLD_SCENARIO, cold.SLUGS[name], bench)
+        def cold_ms(name: str, bench: str = bench, scenario: str = cold_at) -> float:
+            return median_ms(settings, scenario, cold.SLUGS[name], bench)
 
-        def started_ms(name: str, bench: str = bench) -> float:
-            return median_ms(settings, pythons.STARTED_SCENARIO, started.SLUGS[name], bench)
+        def started_ms(name: str, bench: str = bench, scenario: str = started_at) -> float:
+            return median_ms(settings, scenario, started.SLUGS[name], bench)
 
         table.append(
             {
@@ -296,7 +299,7 @@ def pythons_table(settings: Settings, rows: List[Dict[str, Any]]) -> List[Dict[s
     return table
 
 
-def odibi_context(settings: Settings) -> List[Dict[str, Any]]:
+def odibi_context(settings: Settings) -> list[dict[str, Any]]:
     """Per K: build medians (pyperf) and, from the children's reports, install() and from_yaml."""
     scenario, slug = odibi_build.SCENARIO, odibi_build.SLUGS
     samples = {
@@ -321,7 +324,7 @@ def odibi_context(settings: Settings) -> List[Dict[str, Any]]:
     return rows
 
 
-def as_json(figures: List[Figure]) -> List[Dict[str, Any]]:
+def as_json(figures: list[Figure]) -> list[dict[str, Any]]:
     return [
         {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(f).items()}
         for f in figures

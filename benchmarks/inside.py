@@ -17,13 +17,11 @@ from __future__ import annotations
 import json
 import subprocess
 from typing import Any
-from typing import Dict
-from typing import List
 
 import pyperf  # type: ignore[import-untyped]
 
 
-def time_child(loops: int, spec: Dict[str, Any]) -> float:
+def time_child(loops: int, spec: dict[str, Any]) -> float:
     """Run the child ``loops`` times; the sum of the seconds they report."""
     total = 0.0
     for _ in range(loops):
@@ -54,7 +52,7 @@ def time_child(loops: int, spec: Dict[str, Any]) -> float:
     return total
 
 
-def add_cmdline_args(cmd: List[str], args: Any) -> None:
+def add_cmdline_args(cmd: list[str], args: Any) -> None:
     cmd.extend(("--spec", args.spec))
 
 

@@ -4,10 +4,8 @@ pyperf's own comparisons (``pyperf compare_to --table``) of every scenario."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
-from typing import Dict
-from typing import List
-from typing import Sequence
 
 from benchmarks.figures import Figure
 from benchmarks.runs import compare_to
@@ -42,7 +40,7 @@ def targets_table(figures: Sequence[Figure]) -> str:
     )
 
 
-def pythons_markdown(rows: Sequence[Dict[str, Any]]) -> str:
+def pythons_markdown(rows: Sequence[dict[str, Any]]) -> str:
     body = []
     for row in rows:
         if "error" in row:
@@ -70,7 +68,7 @@ def pythons_markdown(rows: Sequence[Dict[str, Any]]) -> str:
     )
 
 
-def odibi_markdown(rows: Sequence[Dict[str, Any]]) -> str:
+def odibi_markdown(rows: Sequence[dict[str, Any]]) -> str:
     def number(value: float, digits: int) -> str:
         return "-" if math.isnan(value) else f"{value:.{digits}f}"
 
@@ -98,7 +96,7 @@ def odibi_markdown(rows: Sequence[Dict[str, Any]]) -> str:
 
 
 def medians_table(
-    settings: Settings, scenario: str, slugs: Dict[str, str], benches: Sequence[str], digits: int
+    settings: Settings, scenario: str, slugs: dict[str, str], benches: Sequence[str], digits: int
 ) -> str:
     return table(
         ["approach", *benches],
@@ -111,15 +109,15 @@ def medians_table(
 
 def report(
     settings: Settings,
-    meta: Dict[str, Any],
+    meta: dict[str, Any],
     figures: Sequence[Figure],
-    python_rows: Sequence[Dict[str, Any]],
-    odibi_rows: Sequence[Dict[str, Any]],
+    python_rows: Sequence[dict[str, Any]],
+    odibi_rows: Sequence[dict[str, Any]],
 ) -> str:
     m = meta["machine"]
     shape, odibi_shape = settings.shape, settings.odibi_shape
     ns = [f"N={n}" for n in settings.ns]
-    parts: List[str] = [
+    parts: list[str] = [
         "# odibi-ext benchmark",
         "",
         f"- machine: {m['platform']}, {m['cpu_count']} CPUs, {m['cpu_model']}",
@@ -130,9 +128,9 @@ def report(
         f"- setup: K={settings.k} drivers in `{NAMESPACE}`, each importing in "
         f"{settings.import_ms:g} ms; N filler distributions (half with entry points); "
         f"driver loaded: `{settings.target}`",
-        f"- pyperf: {shape.rounds} rounds × {shape.processes} worker processes × "
+        f"- pyperf: {shape.rounds} rounds x {shape.processes} worker processes x "
         f"{shape.values} values (+{shape.warmups} warm-up) per approach, approaches "
-        f"rotating each round; inside Odibi {odibi_shape.rounds} × {odibi_shape.processes} × "
+        f"rotating each round; inside Odibi {odibi_shape.rounds} x {odibi_shape.processes} x "
         f"{odibi_shape.values} (+{odibi_shape.warmups}); medians",
         "",
         "## Every figure",
@@ -197,15 +195,21 @@ def report(
     return "\n".join(parts) + "\n"
 
 
-def comparisons(settings: Settings, python_rows: Sequence[Dict[str, Any]]) -> List[Any]:
-    found: List[Any] = [
+def comparisons(settings: Settings, python_rows: Sequence[dict[str, Any]]) -> list[Any]:
+    found: list[Any] = [
         (
             cold.SCENARIO,
-            [cold.SLUGS[n] for n in (cold.DRIVER_FLOOR, cold.ODIBI_EXT, cold.STEVEDORE, cold.EAGER)],
+            [
+                cold.SLUGS[n]
+                for n in (cold.DRIVER_FLOOR, cold.ODIBI_EXT, cold.STEVEDORE, cold.EAGER)
+            ],
         ),
         (started.SCENARIO, [started.SLUGS[started.STEVEDORE], started.SLUGS[started.ODIBI_EXT]]),
         (listing.SCENARIO, [listing.SLUGS[listing.LIST_HAND], listing.SLUGS[listing.LIST_CLI]]),
-        (warm.SCENARIO, [warm.STATEMENTS[warm.DICT_GET][0], warm.STATEMENTS[warm.REGISTRY_GET][0]]),
+        (
+            warm.SCENARIO,
+            [warm.STATEMENTS[warm.DICT_GET][0], warm.STATEMENTS[warm.REGISTRY_GET][0]],
+        ),
     ]
     if settings.odibi_ks:
         pair = [odibi_build.SLUGS[odibi_build.STOCK], odibi_build.SLUGS[odibi_build.IN_CHARGE]]
@@ -214,7 +218,7 @@ def comparisons(settings: Settings, python_rows: Sequence[Dict[str, Any]]) -> Li
             (odibi_startup.WORK_SCENARIO, pair),
             (odibi_startup.RUN_SCENARIO, pair),
         ]
-    if any("benchmark" in row for row in python_rows):
+    if any(row.get("cold_scenario") == pythons.COLD_SCENARIO for row in python_rows):
         found += [
             (
                 pythons.COLD_SCENARIO,

@@ -21,16 +21,12 @@ import json
 import re
 import statistics
 import sys
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from typing import Any
-from typing import Dict
-from typing import List
-from typing import Mapping
-from typing import Optional
-from typing import Sequence
-from typing import Tuple
 
 import pyperf  # type: ignore[import-untyped]
 
@@ -53,12 +49,12 @@ class Approach:
 
     name: str
     slug: str
-    argv: Tuple[str, ...]
+    argv: tuple[str, ...]
     kind: str = "command"
     env: Mapping[str, str] = field(default_factory=dict)
-    cwd: Optional[Path] = None
+    cwd: Path | None = None
     expect: Mapping[str, Any] = field(default_factory=dict)
-    python: Optional[Path] = None
+    python: Path | None = None
     samples: bool = False
 
 
@@ -75,7 +71,7 @@ def slugify(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.=]+", "-", text).strip("-")
 
 
-def one_line(argv: Sequence[str]) -> List[str]:
+def one_line(argv: Sequence[str]) -> list[str]:
     """``argv`` with a multi-line ``-c`` program as ``exec('...')``: pyperf keeps the command
     in its metadata, where newlines are not allowed. The program runs as before."""
     found = list(argv)
@@ -87,7 +83,7 @@ def one_line(argv: Sequence[str]) -> List[str]:
 
 def pyperf_argv(
     settings: Settings, scenario: str, benchmark: str, approach: Approach, shape: Shape
-) -> List[str]:
+) -> list[str]:
     """The pyperf command line that runs ``processes`` workers of ``approach`` and appends."""
     common = [
         "--quiet",
@@ -144,6 +140,8 @@ def pyperf_argv(
         "pyperf",
         "timeit",
         *common,
+        "--loops",
+        str(shape.timeit_loops),
         "--inherit-environ",
         inherit,
         "--name",
@@ -179,7 +177,7 @@ def load(settings: Settings, scenario: str, slug: str) -> Any:
     return pyperf.BenchmarkSuite.load(str(result_file(settings, scenario, slug)))
 
 
-def values(settings: Settings, scenario: str, slug: str, benchmark: str) -> List[float]:
+def values(settings: Settings, scenario: str, slug: str, benchmark: str) -> list[float]:
     """Every value pyperf recorded (seconds), warm-ups left out."""
     return list(load(settings, scenario, slug).get_benchmark(benchmark).get_values())
 
@@ -189,7 +187,7 @@ def median_ms(settings: Settings, scenario: str, slug: str, benchmark: str) -> f
     return float(load(settings, scenario, slug).get_benchmark(benchmark).median()) * 1000.0
 
 
-def side_samples(settings: Settings, scenario: str, slug: str) -> List[Dict[str, Any]]:
+def side_samples(settings: Settings, scenario: str, slug: str) -> list[dict[str, Any]]:
     path = samples_file(settings, scenario, slug)
     if not path.exists():
         return []

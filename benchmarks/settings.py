@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
-from typing import List
-from typing import Optional
 
 REPO = Path(__file__).resolve().parent.parent
 NAMESPACE = "odibi.connections"
@@ -14,7 +12,7 @@ NAMESPACE = "odibi.connections"
 
 @dataclass(frozen=True)
 class Shape:
-    """How pyperf runs each benchmark: ``rounds`` × ``processes`` worker processes.
+    """How pyperf runs each benchmark: ``rounds`` x ``processes`` worker processes.
 
     Within a round every approach of a comparison runs once, their order
     rotating from round to round, so noise on the machine hits both sides of a
@@ -25,23 +23,25 @@ class Shape:
     processes: int
     values: int
     warmups: int
+    #: Loops per value of ``pyperf timeit``; 0: pyperf calibrates them.
+    timeit_loops: int = 0
 
 
 @dataclass
 class Settings:
     """The command line, resolved."""
 
-    ns: List[int]
+    ns: list[int]
     k: int
     import_ms: float
     out: Path
     shape: Shape
     odibi_shape: Shape
-    odibi_ks: List[int]
+    odibi_ks: list[int]
     odibi_version: str
-    pythons: List[Path]
+    pythons: list[Path]
     pythons_n: int
-    chart_dir: Optional[Path]
+    chart_dir: Path | None
     quick: bool = False
     target: str = field(init=False)
 

@@ -13,9 +13,6 @@ from __future__ import annotations
 import json
 import sys
 from typing import Any
-from typing import Dict
-from typing import List
-from typing import Tuple
 
 from benchmarks.environments import Env
 from benchmarks.environments import child_env
@@ -100,7 +97,7 @@ def snippet(settings: Settings, name: str) -> str:
     )
 
 
-def approaches(settings: Settings, env: Env, names: Any = None) -> List[Approach]:
+def approaches(settings: Settings, env: Env, names: Any = None) -> list[Approach]:
     """The approaches (all, or those ``names``) loading driver ``settings.target``."""
     found = [Approach(FLOOR, SLUGS[FLOOR], (str(env.python), "-c", "pass"))]
     for name in SNIPPETS:
@@ -112,13 +109,15 @@ def approaches(settings: Settings, env: Env, names: Any = None) -> List[Approach
             (off / "python-entrypoints").mkdir(parents=True, exist_ok=True)
             (off / "python-entrypoints" / ".disable").touch()
             env_off = {"XDG_CACHE_HOME": str(off)}
-            found.append(Approach(STEVEDORE_NO_CACHE, SLUGS[STEVEDORE_NO_CACHE], argv, env=env_off))
+            found.append(
+                Approach(STEVEDORE_NO_CACHE, SLUGS[STEVEDORE_NO_CACHE], argv, env=env_off)
+            )
     return [a for a in found if names is None or a.name in names]
 
 
-def warm_up(settings: Settings, env: Env, chosen: List[Approach]) -> Dict[str, Any]:
+def warm_up(settings: Settings, env: Env, chosen: list[Approach]) -> dict[str, Any]:
     """Run each approach once (populating every cache); check it imported what it claims."""
-    checks: Dict[str, Any] = {}
+    checks: dict[str, Any] = {}
     for approach in chosen:
         argv = list(approach.argv)
         if approach.name != FLOOR:
@@ -143,7 +142,7 @@ def benchmark_name(env: Env) -> str:
     return f"N={env.n}"
 
 
-def prepare(settings: Settings, env: Env, names: Any = None) -> Tuple[List[Approach], Any]:
+def prepare(settings: Settings, env: Env, names: Any = None) -> tuple[list[Approach], Any]:
     """The approaches, warmed up and checked, and what the checks found."""
     chosen = approaches(settings, env, names)
     return chosen, warm_up(settings, env, chosen)
@@ -156,7 +155,7 @@ def run_scenario(
     scenario: str = SCENARIO,
     names: Any = None,
     benchmark: str = "",
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """Warm up and check, then measure: benchmark ``N=<n>`` (or ``benchmark``) per approach."""
     chosen, checks = prepare(settings, env, names)
     measure(settings, scenario, benchmark or benchmark_name(env), chosen, settings.shape)

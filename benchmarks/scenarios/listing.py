@@ -11,13 +11,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from typing import Dict
-from typing import List
-from typing import Sequence
-from typing import Set
-from typing import Tuple
 
 from benchmarks.environments import Env
 from benchmarks.environments import child_env
@@ -45,7 +41,7 @@ print(json.dumps(rows, indent=2))
 """
 
 
-def approaches(env: Env) -> List[Approach]:
+def approaches(env: Env) -> list[Approach]:
     code = HAND_LISTING.format(namespace=NAMESPACE)
     return [
         Approach(LIST_CLI, SLUGS[LIST_CLI], (str(env.console_script), "list", "--format", "json")),
@@ -53,7 +49,7 @@ def approaches(env: Env) -> List[Approach]:
     ]
 
 
-def imported_by(settings: Settings, env: Env, argv: Sequence[str], cwd: Path) -> Set[str]:
+def imported_by(settings: Settings, env: Env, argv: Sequence[str], cwd: Path) -> set[str]:
     """Every module a command imports (``python -X importtime``), run once."""
     result = subprocess.run(
         [str(env.python), "-X", "importtime", *argv],
@@ -63,15 +59,20 @@ def imported_by(settings: Settings, env: Env, argv: Sequence[str], cwd: Path) ->
         cwd=cwd,
         check=False,
     )
+    return imported_modules(result.stderr)
+
+
+def imported_modules(importtime: str) -> set[str]:
+    """The modules named in ``python -X importtime`` output."""
     modules = set()
-    for line in result.stderr.splitlines():
+    for line in importtime.splitlines():
         parts = line.split("|")
         if line.startswith("import time:") and len(parts) == 3 and parts[1].strip().isdigit():
             modules.add(parts[2].strip())
     return modules
 
 
-def warm_up(settings: Settings, env: Env, plugins: int, odibi: bool) -> Dict[str, Any]:
+def warm_up(settings: Settings, env: Env, plugins: int, odibi: bool) -> dict[str, Any]:
     """Both listings once: the same plugins; with Odibi, its built-ins and no heavy import."""
     rows = {}
     for approach in approaches(env):
@@ -91,7 +92,7 @@ def warm_up(settings: Settings, env: Env, plugins: int, odibi: bool) -> Dict[str
             f"bench: the listings in {env.name} differ: {len(builtins)} built-ins, "
             f"plugins {ours} vs hand-written {hand}"
         )
-    checks: Dict[str, Any] = {"builtins": len(builtins), "plugins": len(ours)}
+    checks: dict[str, Any] = {"builtins": len(builtins), "plugins": len(ours)}
     if odibi:
         script = (str(env.console_script), "list", "--format", "json")
         modules = imported_by(settings, env, script, settings.cwd)
@@ -108,14 +109,14 @@ def warm_up(settings: Settings, env: Env, plugins: int, odibi: bool) -> Dict[str
 
 def prepare(
     settings: Settings, env: Env, plugins: int, odibi: bool = False
-) -> Tuple[List[Approach], Dict[str, Any]]:
+) -> tuple[list[Approach], dict[str, Any]]:
     """The two listings, run once and compared (``plugins`` drivers expected)."""
     return approaches(env), warm_up(settings, env, plugins, odibi)
 
 
 def run_scenario(
     settings: Settings, env: Env, *, plugins: int, benchmark: str, odibi: bool = False
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     chosen, checks = prepare(settings, env, plugins, odibi)
     measure(settings, SCENARIO, benchmark, chosen, settings.shape)
     return checks

@@ -22,15 +22,13 @@ from __future__ import annotations
 import subprocess
 import sys
 from typing import Any
-from typing import Dict
-from typing import List
 
 from benchmarks.environments import Env
 from benchmarks.environments import child_env
 from benchmarks.environments import run
 from benchmarks.runs import Approach
 from benchmarks.runs import measure
-from benchmarks.scenarios.listing import imported_by
+from benchmarks.scenarios.listing import imported_modules
 from benchmarks.scenarios.odibi_build import IN_CHARGE
 from benchmarks.scenarios.odibi_build import SLUGS
 from benchmarks.scenarios.odibi_build import STOCK
@@ -80,7 +78,7 @@ report.close()
 """
 
 
-def work_approaches(settings: Settings, env: Env) -> List[Approach]:
+def work_approaches(settings: Settings, env: Env) -> list[Approach]:
     script = settings.out / "scripts" / "odibi_startup.py"
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(STARTUP_SCRIPT, encoding="utf-8")
@@ -97,7 +95,7 @@ def work_approaches(settings: Settings, env: Env) -> List[Approach]:
     ]
 
 
-def run_commands(settings: Settings, env: Env) -> Dict[str, List[str]]:
+def run_commands(settings: Settings, env: Env) -> dict[str, list[str]]:
     tail = ["run", "project-k0.yaml", "--pipeline", STARTUP_PIPELINE]
     return {
         STOCK: [str(env.root / "bin" / "odibi"), *tail],
@@ -105,19 +103,23 @@ def run_commands(settings: Settings, env: Env) -> Dict[str, List[str]]:
     }
 
 
-def run_approaches(settings: Settings, env: Env) -> List[Approach]:
+def run_approaches(settings: Settings, env: Env) -> list[Approach]:
     return [
         Approach(name, SLUGS[name], ("/bin/sh", "-c", EXIT_ONE, *argv), cwd=settings.odibi_project)
         for name, argv in run_commands(settings, env).items()
     ]
 
 
-def check_startup(settings: Settings, env: Env) -> Dict[str, Any]:
-    """Both commands stop after start-up; only the integration imports ``odibi_ext.odibi``."""
+def check_startup(settings: Settings, env: Env) -> dict[str, Any]:
+    """Both commands stop after start-up; only the integration imports ``odibi_ext.odibi``.
+
+    One run of each under ``python -X importtime``: its exit status and
+    output, and every module it imported.
+    """
     checks = {}
     for name, argv in run_commands(settings, env).items():
         result = subprocess.run(
-            argv,
+            [str(env.python), "-X", "importtime", *argv],
             capture_output=True,
             text=True,
             env=child_env(settings),
@@ -127,7 +129,7 @@ def check_startup(settings: Settings, env: Env) -> Dict[str, Any]:
         said = result.stdout + result.stderr
         if result.returncode != 1 or f"'{STARTUP_PIPELINE}' not found" not in said:
             sys.exit(f"bench: {name} did not stop after start-up:\n{said[-3000:]}")
-        modules = imported_by(settings, env, argv, settings.odibi_project)
+        modules = imported_modules(result.stderr)
         in_charge = "odibi_ext.odibi" in modules
         if in_charge != (name == IN_CHARGE) or "odibi.connections.factory" not in modules:
             sys.exit(f"bench: {name}: odibi_ext.odibi imported: {in_charge}")
@@ -135,9 +137,9 @@ def check_startup(settings: Settings, env: Env) -> Dict[str, Any]:
     return checks
 
 
-def run_scenario(settings: Settings, env: Env) -> Dict[str, Any]:
+def run_scenario(settings: Settings, env: Env) -> dict[str, Any]:
     work = work_approaches(settings, env)
-    for approach in work:
+    for approach in [] if settings.quick else work:  # a quick run's children check themselves
         run(approach.argv, what=approach.name, env=child_env(settings), cwd=approach.cwd)
     measure(settings, WORK_SCENARIO, BENCHMARK, work, settings.odibi_shape)
     checks = check_startup(settings, env)

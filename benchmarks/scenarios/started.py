@@ -11,9 +11,6 @@ grow with N.
 from __future__ import annotations
 
 from typing import Any
-from typing import Dict
-from typing import List
-from typing import Tuple
 
 from benchmarks.environments import INSTANT
 from benchmarks.environments import INSTANT_MODULE
@@ -27,6 +24,8 @@ from benchmarks.scenarios.cold import ODIBI_EXT
 from benchmarks.scenarios.cold import STEVEDORE
 from benchmarks.settings import NAMESPACE
 from benchmarks.settings import Settings
+
+__all__ = ["DISCOVERY", "DRIVER_FLOOR", "ODIBI_EXT", "SCENARIO", "SLUGS", "STEVEDORE"]
 
 SCENARIO = "started"
 DISCOVERY = "odibi-ext discovery alone (warm index)"
@@ -85,9 +84,13 @@ assert sys.modules[{module!r}].CREATED == 1 and connection.get_path("x") == "ben
 CHECK_LISTED = "assert {target!r} in names, names\n"
 
 
-def approaches(env: Env, names: Any = None) -> List[Approach]:
+def approaches(env: Env, names: Any = None) -> list[Approach]:
     """Each approach's child: prelude, setup, then the timed first connection."""
-    fields = {"namespace": NAMESPACE, "target": INSTANT, "target_value": f"{INSTANT_MODULE}:create"}
+    fields = {
+        "namespace": NAMESPACE,
+        "target": INSTANT,
+        "target_value": f"{INSTANT_MODULE}:create",
+    }
     found = []
     for name, (setup, work) in WORK.items():
         if names is not None and name not in names:
@@ -111,7 +114,7 @@ def approaches(env: Env, names: Any = None) -> List[Approach]:
     return found
 
 
-def prepare(settings: Settings, env: Env, names: Any = None) -> Tuple[List[Approach], Any]:
+def prepare(settings: Settings, env: Env, names: Any = None) -> tuple[list[Approach], Any]:
     """The approaches, each run once unrecorded (every child checks itself)."""
     chosen = approaches(env, names)
     for approach in chosen:
@@ -131,7 +134,7 @@ def run_scenario(
     scenario: str = SCENARIO,
     names: Any = None,
     benchmark: str = "",
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """Warm up, then pyperf's rounds: benchmark ``N=<n>`` (or ``benchmark``) per approach."""
     chosen, checks = prepare(settings, env, names)
     measure(settings, scenario, benchmark or f"N={env.n}", chosen, settings.shape)

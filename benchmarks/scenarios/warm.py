@@ -10,14 +10,13 @@ literal in application code is.
 from __future__ import annotations
 
 from typing import Any
-from typing import Dict
-from typing import List
 
 from benchmarks.environments import Env
 from benchmarks.environments import pip_install
 from benchmarks.runs import Approach
 from benchmarks.runs import measure
 from benchmarks.settings import Settings
+from benchmarks.settings import Shape
 
 SCENARIO = "warm"
 REGISTRY_GET = "registry.get"
@@ -43,7 +42,7 @@ d = {{target: factory}}
 BENCHMARK = "warm lookup"
 
 
-def approaches(settings: Settings, env: Env) -> List[Approach]:
+def approaches(settings: Settings, env: Env) -> list[Approach]:
     setup = SETUP.format(target=settings.target)
     return [
         Approach(name, slug, (setup, statement), kind="timeit", python=env.python)
@@ -51,7 +50,10 @@ def approaches(settings: Settings, env: Env) -> List[Approach]:
     ]
 
 
-def run_scenario(settings: Settings, env: Env) -> Dict[str, Any]:
+def run_scenario(settings: Settings, env: Env) -> dict[str, Any]:
     pip_install(env, "pyperf")
-    measure(settings, SCENARIO, BENCHMARK, approaches(settings, env), settings.shape)
+    shape = settings.shape
+    if not settings.quick:  # pyperf's defaults want several processes for an in-process figure
+        shape = Shape(shape.rounds, max(2, shape.processes), 3, 1)
+    measure(settings, SCENARIO, BENCHMARK, approaches(settings, env), shape)
     return {"environment": env.name}
