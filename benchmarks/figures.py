@@ -29,9 +29,7 @@ COLD_RUN = "python -m benchmarks --n 500 2000 --odibi-k --python"
 STARTED_RUN = "python -m benchmarks --odibi-k --python"
 ODIBI_RUN = "python -m benchmarks --n 0 --odibi-k 0 20 --python"
 WARM_RUN = "python -m benchmarks --n 0 --odibi-k --python"
-PYTHONS_RUN = (
-    "python -m benchmarks --n 0 --odibi-k --python /root/.pyenv/versions/3.*/bin/python3.??"
-)
+PYTHONS_RUN = "python -m benchmarks --n 500 --odibi-k"
 
 
 @dataclass

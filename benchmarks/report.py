@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from benchmarks.figures import PYTHONS_RUN
 from benchmarks.figures import Figure
 from benchmarks.runs import compare_to
 from benchmarks.runs import median_ms
@@ -184,6 +185,9 @@ def report(
     if python_rows:
         parts += [
             f"## Per Python (N={settings.pythons_n})",
+            "",
+            f"Each interpreter's own environment; reproduce with `{PYTHONS_RUN}` (every "
+            "pyenv 3.9-3.13) or `--python INTERPRETER ...`.",
             "",
             pythons_markdown(python_rows),
             "",
