@@ -252,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     meta["elapsed_s"] = round(time.perf_counter() - started_at)
     meta["footer"] = footer(meta)
     text = report(settings, meta, found, python_rows, odibi_rows)
-    print(text)
+    sys.stdout.write(text)
     (settings.out / "results.md").write_text(text, encoding="utf-8")
     summary = {
         "meta": meta,

@@ -131,8 +131,14 @@ def report(
         f"driver loaded: `{settings.target}`",
         f"- pyperf: {shape.rounds} rounds x {shape.processes} worker processes x "
         f"{shape.values} values (+{shape.warmups} warm-up) per approach, approaches "
-        f"rotating each round; inside Odibi {odibi_shape.rounds} x {odibi_shape.processes} x "
-        f"{odibi_shape.values} (+{odibi_shape.warmups}); medians",
+        "rotating each round"
+        + (
+            f"; inside Odibi {odibi_shape.rounds} x {odibi_shape.processes} x "
+            f"{odibi_shape.values} (+{odibi_shape.warmups})"
+            if settings.odibi_ks
+            else ""
+        )
+        + "; medians",
         "",
         "## Every figure",
         "",

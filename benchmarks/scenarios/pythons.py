@@ -76,9 +76,11 @@ def run_scenario(
                 name=f"{label}-n{settings.pythons_n}",
             )
         except SystemExit as exc:  # run() explains a failed install: keep the others going
-            reason = str(exc.code).splitlines()
-            rows.append({"python": label, "error": " ".join(reason[:1] + reason[-3:])})
-            progress(f"{label}: skipped: {reason[0]}")
+            said = str(exc.code).splitlines()
+            errors = [line for line in said if line.startswith("ERROR")]
+            reason = errors[-1] if errors else said[0]
+            rows.append({"python": label, "error": reason})
+            progress(f"{label}: skipped: {reason}")
             continue
         name = benchmark_name(env)
         cold.run_scenario(settings, env, scenario=COLD_SCENARIO, names=COLD_NAMES, benchmark=name)
