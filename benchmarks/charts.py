@@ -72,7 +72,7 @@ def odibi_chart(plt: Any, settings: Settings, odibi_version: str) -> Path:
         ]
         lines[name] = [statistics.median(s) for s in samples], [quartiles(s) for s in samples]
     figure, axes = plt.subplots(figsize=(9, 4.8))
-    for (name, (medians, spreads)), color in zip(lines.items(), ("tab:red", "tab:blue")):  # noqa: B905 (3.9)
+    for (name, (medians, spreads)), color in zip(lines.items(), ("tab:red", "tab:blue")):
         label = (
             "stock Odibi (imports every plugin)"
             if name == odibi_build.STOCK
@@ -83,7 +83,7 @@ def odibi_chart(plt: Any, settings: Settings, odibi_version: str) -> Path:
             ks, [q[0] for q in spreads], [q[1] for q in spreads], color=color, alpha=0.15
         )
     stock, ours = lines[odibi_build.STOCK][0], lines[odibi_build.IN_CHARGE][0]
-    for k, high, low in zip(ks, stock, ours):  # noqa: B905 (3.9)
+    for k, high, low in zip(ks, stock, ours):
         axes.annotate(
             f"{high / low:.1f}x faster" if k else f"stock {high:.1f}, ours {low:.1f} ms",
             (k, high),
