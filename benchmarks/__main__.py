@@ -83,7 +83,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     parser.add_argument("--pythons-n", type=int, default=500, help="N of the per-Python table")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     parser.add_argument("--chart", action="store_true", help="write odibi.png and cold.png")
-    parser.add_argument("--chart-dir", type=Path, default=REPO / "docs" / "images")
+    parser.add_argument("--chart-dir", type=Path, default=REPO / "benchmarks")
     args = parser.parse_args(argv)
     if min(args.k, args.rounds, args.processes, args.values, args.odibi_rounds) < 1:
         parser.error("--k, --rounds, --processes, --values and --odibi-rounds must be positive")
