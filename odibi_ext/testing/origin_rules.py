@@ -116,10 +116,19 @@ class OriginRules(ContractBase):
         imported = _imports_in_a_fresh_process(module, self.import_timeout)
         allowed, declared = _dependency_closure(distribution)
         providers = _providers()
-        undeclared = sorted(
-            f"{name} (from distribution {', '.join(sorted(providers[name]))})"
+        outside = {
+            name: providers[name]
             for name in imported
             if providers.get(name) and not providers[name] & allowed
+        }
+        # pandas brings numpy and dateutil: name the distribution the driver asked for.
+        brought = set().union(
+            *(_dependency_closure(d)[0] - {d} for dists in outside.values() for d in dists)
+        )
+        undeclared = sorted(
+            f"{name} (from distribution {', '.join(sorted(dists))})"
+            for name, dists in outside.items()
+            if not dists <= brought
         )
         if undeclared:
             self._broken(

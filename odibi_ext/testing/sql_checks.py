@@ -80,7 +80,7 @@ def write(  # noqa: PLR0917  # Odibi's arguments, in its order
             df=frame, table_name=table, schema=schema, if_exists=if_exists, chunksize=1000
         )
     except Exception as exc:
-        raise call_failed(connection, call, exc, schema, why) from exc
+        raise call_failed(connection, call, exc, (schema, table), why) from exc
 
 
 def read(connection: Any, table: str, schema: str, why: str = "") -> Any:
@@ -89,7 +89,7 @@ def read(connection: Any, table: str, schema: str, why: str = "") -> Any:
     try:
         return connection.read_table(table_name=table, schema=schema)
     except Exception as exc:
-        raise call_failed(connection, call, exc, schema, why) from exc
+        raise call_failed(connection, call, exc, (schema, table), why) from exc
 
 
 def read_filtered(connection: Any, table: str, schema: str, where: str) -> Any:
@@ -99,15 +99,24 @@ def read_filtered(connection: Any, table: str, schema: str, where: str) -> Any:
         query = connection.build_select_query(table, schema, where=where)
         return connection.read_sql_query(query)
     except Exception as exc:
-        raise call_failed(connection, call, exc, schema, "") from exc
+        raise call_failed(connection, call, exc, (schema, table), "") from exc
 
 
-def call_failed(connection: Any, call: str, exc: Exception, schema: str, why: str) -> RuleBroken:
-    """What a failed call of Odibi's means, and the change most likely to fix it."""
+def call_failed(
+    connection: Any, call: str, exc: Exception, names: tuple[str, str], why: str
+) -> RuleBroken:
+    """What a failed call of Odibi's means, and the change most likely to fix it.
+
+    ``names`` are the schema and table of the call. An error naming the
+    default schema but not the table (``unknown database dbo``) is about
+    ``default_schema``; one naming the table is about the table's name.
+    """
+    schema, table = names
     context = f" ({why})" if why else ""
     text = exception_text(exc)
     default = getattr(connection, "default_schema", None)
-    if schema and schema == default and re.search(rf"\b{re.escape(schema)}\b", text):
+    names_schema = bool(schema) and re.search(rf"\b{re.escape(schema)}\b", text) is not None
+    if schema == default and names_schema and table not in text:
         fix = (
             f"Odibi passes default_schema ({schema!r}) as schema= for every unqualified "
             f"table: set default_schema to a schema the database has (SQLite: 'main'), "
@@ -118,6 +127,12 @@ def call_failed(connection: Any, call: str, exc: Exception, schema: str, why: st
             "accept the call as Odibi makes it: create the table from df's columns and dtypes "
             "when it is missing, quote identifiers, bind values as parameters (convert "
             "Timestamp, numpy scalars and NaN/NaT/NA to Python values first)"
+        )
+    elif call.startswith("read_sql_query"):
+        fix = (
+            "build 'SELECT * FROM <schema>.<table> WHERE <where>' with both identifiers "
+            "quoted by quote_identifier (doubling an embedded '\"'), and run it in "
+            "read_sql_query"
         )
     else:
         fix = (
