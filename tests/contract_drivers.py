@@ -8,7 +8,7 @@ one method or attribute, so the difference is exactly the breakage named.
 from __future__ import annotations
 
 #: A correct SQL driver: what Odibi's pandas engine calls, quoting, binding, a lock.
-REFERENCE_SQL = '''
+REFERENCE_SQL = """
 import os
 import sqlite3
 import threading
@@ -151,14 +151,17 @@ class Conn:
 
 def create(name, config):
     return Conn(name, dict(config))
-'''
+"""
 
 #: The same driver on Odibi's own BaseConnection: no close(), no `with`.
 ON_ODIBI_BASE = (
-    REFERENCE_SQL.replace("import threading\n", "import threading\n\nfrom odibi.connections.base import BaseConnection\n")
+    REFERENCE_SQL.replace(
+        "import threading\n",
+        "import threading\n\nfrom odibi.connections.base import BaseConnection\n",
+    )
     .replace("class Conn:", "class Conn(BaseConnection):")
     .replace(
-        '''    def close(self):
+        """    def close(self):
         with self._lock:
             if self._db is not None:
                 self._db.close()
@@ -169,7 +172,7 @@ ON_ODIBI_BASE = (
 
     def __exit__(self, *exc_info):
         self.close()
-''',
+""",
         "",
     )
 )
@@ -179,9 +182,7 @@ CORRECT_VARIANTS = {
     # BaseConnection's default: Odibi passes schema '' and the database's default applies.
     "empty-default-schema": 'Conn.default_schema = ""\n',
     # Odibi splits get_path's result on the first '.': main.orders reads main.orders.
-    "qualified-get-path": (
-        "Conn.get_path = lambda self, p: p if '.' in p else 'main.' + p\n"
-    ),
+    "qualified-get-path": ("Conn.get_path = lambda self, p: p if '.' in p else 'main.' + p\n"),
     # Odibi ignores what validate() returns.
     "validate-returns": (
         "_validate = Conn.validate\n"
@@ -196,7 +197,9 @@ CORRECT_VARIANTS = {
         "def write_table(self, df, table_name, schema='', if_exists='fail', chunksize=1000):\n"
         "    for name in (table_name, *map(str, df.columns)):\n"
         "        if '\"' in name:\n"
-        "            raise ValueError(f'kit-sql: the name {name!r} holds a \\'\"\\' this driver refuses')\n"
+        "            raise ValueError(\n"
+        "                f'kit-sql: the name {name!r} holds a \\'\"\\' this driver refuses'\n"
+        "            )\n"
         "    return _write(self, df, table_name, schema, if_exists, chunksize)\n"
         "Conn.write_table = write_table\n"
     ),
@@ -218,7 +221,8 @@ BROKEN_VARIANTS = {
         "def write_table(self, df, table_name, schema='', if_exists='fail', chunksize=1000):\n"
         "    table, master = self._target(table_name, schema)\n"
         "    with self._lock:\n"
-        "        n = self._conn().execute(f'SELECT count(*) FROM {master} WHERE name = ?', (table_name,)).fetchone()[0]\n"
+        "        query = f'SELECT count(*) FROM {master} WHERE name = ?'\n"
+        "        n = self._conn().execute(query, (table_name,)).fetchone()[0]\n"
         "    if if_exists == 'append' and not n:\n"
         "        raise LookupError(f'kit-sql: no table {table_name!r} to append to')\n"
         "    return _write(self, df, table_name, schema, if_exists, chunksize)\n"
@@ -238,7 +242,8 @@ BROKEN_VARIANTS = {
         "        kept = df[[c for c in df.columns if c in have]]\n"
         "        names = ', '.join(_quote(c) for c in kept.columns)\n"
         "        marks = ', '.join('?' for _ in kept.columns)\n"
-        "        db.executemany(f'INSERT INTO {table} ({names}) VALUES ({marks})', self._values(kept))\n"
+        "        insert = f'INSERT INTO {table} ({names}) VALUES ({marks})'\n"
+        "        db.executemany(insert, self._values(kept))\n"
         "        db.commit()\n"
         "Conn.write_table = write_table\n",
         "sql_replace_takes_new_columns",

@@ -33,7 +33,7 @@ Outcomes = dict[str, dict[str, "str | None"]]
 
 PANDAS_EXTRA = "Provides-Extra: pandas\nRequires-Dist: pandas>=1.5; extra == 'pandas'\n"
 
-KIT = '''
+KIT = """
 import sqlite3
 
 import pytest
@@ -89,7 +89,7 @@ class TestDocumentedNoInvalidConfig(KitSQL):
     type_name = "kit-sql"
     invalid_config = None
     no_invalid_config = "the kit's reason: any path opens"
-'''
+"""
 
 
 def camel(name: str) -> str:
@@ -145,8 +145,16 @@ def run_contracts(
         "ODIBI_EXT_CACHE_DIR": str(project / "cache"),
     }
     subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"]
-        + list(pytest_args),
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+            *pytest_args,
+        ],
         cwd=project,
         env=env,
         capture_output=True,
@@ -292,9 +300,7 @@ def test_the_validation_rules_need_invalid_config_or_a_reason(outcomes: Outcomes
     )
 
 
-def test_without_pandas_the_data_rules_fail_saying_why(
-    kit_drivers: Path, tmp_path: Path
-) -> None:
+def test_without_pandas_the_data_rules_fail_saying_why(kit_drivers: Path, tmp_path: Path) -> None:
     # sys.modules[name] = None is how Python spells "this module cannot be imported".
     (tmp_path / "conftest.py").write_text("import sys\nsys.modules['pandas'] = None\n")
     source = KIT + "\n\nclass TestReference(KitSQL):\n    type_name = 'kit-sql'\n"

@@ -121,10 +121,12 @@ class OriginRules(ContractBase):
             for name in imported
             if providers.get(name) and not providers[name] & allowed
         }
-        # pandas brings numpy and dateutil: name the distribution the driver asked for.
-        brought = set().union(
-            *(_dependency_closure(d)[0] - {d} for dists in outside.values() for d in dists)
-        )
+        # pandas brings numpy (and pyarrow, an extra of its, when installed): name
+        # the distribution the driver asked for, not what it brings.
+        brought: set[str] = set()
+        for dists in outside.values():
+            for dist in dists:
+                brought |= _requirements(dist)[1] | (_dependency_closure(dist)[0] - {dist})
         undeclared = sorted(
             f"{name} (from distribution {', '.join(sorted(dists))})"
             for name, dists in outside.items()

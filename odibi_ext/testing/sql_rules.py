@@ -156,17 +156,6 @@ class SQLRules(ContractBase):
                 return
             table = P + "schema"
             write(c, pd.DataFrame({"id": [1, 2]}), table, schema, "replace")
-            misread: list[tuple[Any, ...]] = []
-            with contextlib.suppress(Exception):  # a missing schema may well raise
-                misread = rows(c.read_table(table_name=table, schema=NO_SUCH_SCHEMA), ["id"])
-            if misread == [(1,), (2,)]:
-                raise RuleBroken(
-                    f"read_table(table_name={table!r}, schema={NO_SUCH_SCHEMA!r}) returned "
-                    f"the rows of the table in schema {schema!r}: `staging.orders` would "
-                    f"silently read `{schema or 'main'}.orders`",
-                    "read from the schema given (qualify the table: "
-                    "self.qualify_table(table_name, schema))",
-                )
             with contextlib.suppress(Exception):
                 c.write_table(
                     df=pd.DataFrame({"id": [9]}),
@@ -183,6 +172,17 @@ class SQLRules(ContractBase):
                 "write to the schema given: a staging write must never overwrite the "
                 "default schema's table",
             )
+            misread: list[tuple[Any, ...]] = []
+            with contextlib.suppress(Exception):  # a missing schema may well raise
+                misread = rows(c.read_table(table_name=table, schema=NO_SUCH_SCHEMA), ["id"])
+            if misread == [(1,), (2,)]:
+                raise RuleBroken(
+                    f"read_table(table_name={table!r}, schema={NO_SUCH_SCHEMA!r}) returned "
+                    f"the rows of the table in schema {schema!r}: `staging.orders` would "
+                    f"silently read `{schema or 'main'}.orders`",
+                    "read from the schema given (qualify the table: "
+                    "self.qualify_table(table_name, schema))",
+                )
             # SQLite's temp schema shadows main for unqualified names: only with a schema.
             sqlite = getattr(c, "sql_dialect", "") == "sqlite" and schema
             other = self.other_schema or ("temp" if sqlite else None)
