@@ -372,6 +372,27 @@ BROKEN_VARIANTS = {
         "lazy_mode_defers_validation",
         ["validate() returned for invalid_config"],
     ),
+    "password-in-write-error": (
+        "_write = Conn.write_table\n"
+        "def write_table(self, df, table_name, schema='', if_exists='fail', chunksize=1000):\n"
+        "    try:\n"
+        "        return _write(self, df, table_name, schema, if_exists, chunksize)\n"
+        "    except Exception as exc:\n"
+        "        raise RuntimeError(f'kit-sql: write failed (password={self._password}): {exc}')\n"
+        "Conn.write_table = write_table\n",
+        "secrets_stay_hidden",
+        ["key 'password' (its name looks secret)", "write_table(if_exists='fail')"],
+    ),
+    "password-in-log": (
+        "import logging\n"
+        "_validate = Conn.validate\n"
+        "def validate(self):\n"
+        "    logging.getLogger('kit_sql').debug('connecting to %s', self._url)\n"
+        "    _validate(self)\n"
+        "Conn.validate = validate\n",
+        "secrets_stay_hidden",
+        ["key 'url' (the password in its URL)", "log record of 'kit_sql'"],
+    ),
     "dbo-on-sqlite": (
         "Conn.default_schema = 'dbo'\n",
         "sql_replace_and_append",

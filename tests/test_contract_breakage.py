@@ -230,6 +230,15 @@ def test_correct_drivers_keep_every_rule(outcomes: Outcomes, cls: str) -> None:
     assert len(outcome) == 28  # every rule
 
 
+def test_the_readmes_example_failure_is_real_output(outcomes: Outcomes) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("real output for a")[1].split("```text\n")[1].split("```")[0]
+    message = outcomes["TestBrokenReplaceKeepsColumns"]["test_sql_replace_takes_new_columns"]
+
+    assert example.strip().splitlines()[0].startswith("rule sql_replace_takes_new_columns")
+    assert example.strip() in str(message)
+
+
 def test_a_clear_refusal_of_a_name_is_not_a_failure(outcomes: Outcomes) -> None:
     outcome = outcomes["TestCorrectRefusesQuotes"]
 

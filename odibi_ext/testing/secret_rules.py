@@ -131,7 +131,10 @@ def _failing_calls(connection: Any) -> Iterator[tuple[str, Callable[[], object]]
     if callable(getattr(connection, "read_sql_query", None)):
         yield "read_sql_query of bad SQL", lambda: connection.read_sql_query("SELEKT 1 FROM")
     if sql_checks.writes_sql(connection):
-        yield "write_table into a schema that does not exist", lambda: _failing_write(connection)
+        yield (
+            "write_table(if_exists='fail') onto an existing table",
+            lambda: _failing_write(connection),
+        )
 
 
 def _failing_write(connection: Any) -> None:
