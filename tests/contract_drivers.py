@@ -294,9 +294,9 @@ BROKEN_VARIANTS = {
         ["write_table(df=<3 rows", "Timestamp"],
     ),
     "numpy-blobs": (
-        "import pandas as _pd\n"
         "def _plain(value):\n"
-        "    if value is None or (not isinstance(value, str) and _pd.isna(value)):\n"
+        "    import pandas as pd\n"
+        "    if value is None or (not isinstance(value, str) and pd.isna(value)):\n"
         "        return None\n"
         "    return value.isoformat(sep=' ') if hasattr(value, 'isoformat') else value\n",
         "sql_data_shapes",
@@ -330,11 +330,11 @@ BROKEN_VARIANTS = {
         ["orders-2024", "quote_identifier"],
     ),
     "one-thread-only": (
-        "_init = Conn.__init__\n"
-        "def __init__(self, name, config):\n"
-        "    _init(self, name, config)\n"
-        "    self._db = sqlite3.connect(self._path)\n"
-        "Conn.__init__ = __init__\n",
+        "def _conn(self):\n"
+        "    if self._db is None:\n"
+        "        self._db = sqlite3.connect(self._path)  # bound to the thread opening it\n"
+        "    return self._db\n"
+        "Conn._conn = _conn\n",
         "usable_from_another_thread",
         ["another thread", "ProgrammingError", "--parallel", "check_same_thread=False"],
     ),

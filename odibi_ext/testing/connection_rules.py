@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import Final
 
+import pytest
+
 from odibi_ext.testing import sql_checks
 from odibi_ext.testing.base import ContractBase
 from odibi_ext.testing.base import RuleBroken
@@ -151,6 +153,14 @@ class ConnectionRules(ContractBase):
         uses it."""
         rule = "usable_from_another_thread"
         with self._created(contract_registry, driver_config, rule) as connection:
+            try:  # first used here: whatever it opens, it opens in this thread
+                connection.validate()
+            except Exception as exc:
+                pytest.fail(
+                    f"not checked: validate() raised {exception_text(exc)} "
+                    f"(rule validate_accepts_the_config)",
+                    pytrace=False,
+                )
             calls: list[tuple[str, Callable[[], object]]] = [
                 ("validate()", connection.validate),
             ]
