@@ -232,7 +232,8 @@ def test_correct_drivers_keep_every_rule(outcomes: Outcomes, cls: str) -> None:
 
 def test_the_documented_example_failure_is_real_output(outcomes: Outcomes) -> None:
     page = Path(__file__).resolve().parents[1] / "docs" / "driver-authors.md"
-    example = page.read_text(encoding="utf-8").split("real output for a")[1].split("```text\n")[1].split("```")[0]
+    text = page.read_text(encoding="utf-8")
+    example = text.split("real output for a")[1].split("```text\n")[1].split("```")[0]
     message = outcomes["TestBrokenReplaceKeepsColumns"]["test_sql_replace_takes_new_columns"]
 
     assert example.strip().splitlines()[0].startswith("rule sql_replace_takes_new_columns")

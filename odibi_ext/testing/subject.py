@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 DEFAULT_IMPORT_TIMEOUT: Final = 30.0
 
 
-class ValidationMode(str, enum.Enum):  # noqa: UP042  # as Odibi's: StrEnum's str() differs
+class ValidationMode(str, enum.Enum):  # as Odibi's: a StrEnum's str() differs
     """A stand-in for Odibi's ``ValidationMode``, for environments without Odibi.
 
     Defined as Odibi defines its own (``class ValidationMode(str, Enum)``), so
