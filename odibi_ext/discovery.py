@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING
 from typing import Final
 from typing import NamedTuple
+from typing import Optional
 
 if TYPE_CHECKING:
     import importlib.machinery
@@ -56,8 +57,11 @@ class Candidate(NamedTuple):
     ``location`` is the ``sys.path`` entry the distribution was found in.
     ``selected`` and ``reason`` say whether the policy took this candidate and
     why it was taken or excluded; discovery leaves them unset. ``origin`` is
-    ``"entry_point"``, or ``"builtin"`` for a factory Odibi itself registers
-    (see :mod:`odibi_ext.builtins`).
+    ``"entry_point"``, ``"builtin"`` for a factory Odibi itself registers
+    (see :mod:`odibi_ext.builtins`), or ``"registered"`` for a factory an
+    installed distribution's code registered through Odibi's
+    ``register_connection_factory``; ``registered_by`` then names the
+    registering module.
     """
 
     name: str
@@ -68,6 +72,7 @@ class Candidate(NamedTuple):
     selected: bool = False
     reason: str | None = None
     origin: str = "entry_point"
+    registered_by: Optional[str] = None
 
 
 #: Odibi's own distribution, as its metadata names it (also its normalized
