@@ -126,8 +126,21 @@ def registered_info(
     *,
     disabled_by: str | None,
     shadowed: tuple[Candidate, ...],
+    failure: DriverLoadError | None = None,
 ) -> DriverInfo:
     """What is known of an in-process driver; ``shadowed`` are installed ones it hides."""
+    if failure is not None:  # registered as a host accepts it, refused by the contract
+        return DriverInfo(
+            name=type_name,
+            target=REGISTERED_TARGET,
+            distribution=None,
+            version=None,
+            origin="registered",
+            status="failed",
+            error=describe_exception(failure),
+            reason=str(failure),
+            candidates=tuple(c._replace(selected=False, reason=_SHADOWED) for c in shadowed),
+        )
     return DriverInfo(
         name=type_name,
         target=REGISTERED_TARGET,

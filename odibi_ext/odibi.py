@@ -423,8 +423,13 @@ def install(registry: ConnectionRegistry | None = None) -> ConnectionRegistry:
     """
     global _active  # noqa: PLW0603  # one integration per process: Odibi's seams are global
     with _lock:
+        stale = None
         if _active is not None and not _still_bound(_active):
-            _active = None  # odibi.plugins was reloaded: install again over the new module
+            # odibi.plugins was reloaded: install again over the new module, and replace
+            # the old replacements other modules still bind.
+            stale, _active = _active, None
+        if registry is None and stale is not None:
+            registry = stale.registry
         if registry is None:
             if _active is not None:
                 return _active.registry
@@ -441,10 +446,12 @@ def install(registry: ConnectionRegistry | None = None) -> ConnectionRegistry:
         version = _supported_version()
         plugins = _plugins_module(version)
         originals = {name: getattr(plugins, name) for name in (_TABLE, *_FUNCTIONS)}
-        _check_bindings(originals, version)
+        _check_bindings(originals, version, stale.replacements if stale is not None else {})
         integration = _Integration(registry, originals)
         _adopt_table(integration, originals[_TABLE])
         _swap(originals, integration.replacements)
+        if stale is not None:
+            _swap(stale.replacements, integration.replacements)
         _active = integration
         LOG.debug("odibi-ext is in charge of Odibi %s's connection plugins", version)
         return registry
@@ -621,8 +628,9 @@ def _plugins_module(version: str) -> types.ModuleType:
     return plugins
 
 
-def _check_bindings(originals: dict[str, Any], version: str) -> None:
-    """Every known binder already imported must hold Odibi's own object."""
+def _check_bindings(originals: dict[str, Any], version: str, stale: dict[str, Any]) -> None:
+    """Every known binder already imported must hold Odibi's own object (or, after a
+    reload of ``odibi.plugins``, the replacement installed before it: ``stale``)."""
     for module_name, name in _KNOWN_BINDINGS:
         module = sys.modules.get(module_name)
         if module is None:
@@ -630,7 +638,7 @@ def _check_bindings(originals: dict[str, Any], version: str) -> None:
         bound = getattr(module, name, None)
         if bound is None and _initializing(module):
             continue  # being imported by another thread: it binds from odibi.plugins
-        if bound is not originals[name]:
+        if bound is not originals[name] and (name not in stale or bound is not stale[name]):
             raise _unexpected(
                 version,
                 f"{module_name}.{name} is not odibi.plugins.{name} (replaced by other code?)",

@@ -903,6 +903,7 @@ class ConnectionRegistry:
             self._registered[type_name],
             disabled_by=self._rules.describe() if disabled else None,
             shadowed=resolution.candidates if resolution is not None else (),
+            failure=self._failed.get(type_name),
         )
 
     def _entry_point_info(self, resolution: Resolution) -> DriverInfo:
