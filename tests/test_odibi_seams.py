@@ -352,17 +352,31 @@ def test_install_while_another_thread_imports_odibi_pipeline(
         import json, sys, threading
         import odibi.plugins
 
+        import importlib.machinery
+
         class Gate:
-            # A real import hook holding odibi.pipeline's import half-way, before it
-            # binds odibi.plugins' functions.
+            # A real import hook holding odibi.pipeline's import half-way (while it
+            # executes odibi.lineage), before it binds odibi.plugins' functions.
             arrived = threading.Event()
             release = threading.Event()
 
             def find_spec(self, name, path=None, target=None):
-                if name == "odibi.lineage" and threading.current_thread().name == "importer":
-                    self.arrived.set()
-                    assert self.release.wait(60)
-                return None
+                if name != "odibi.lineage" or threading.current_thread().name != "importer":
+                    return None
+                spec = importlib.machinery.PathFinder.find_spec(name, path)
+                real, gate = spec.loader, self
+
+                class Held:
+                    def create_module(self, spec):
+                        return real.create_module(spec)
+
+                    def exec_module(self, module):
+                        gate.arrived.set()
+                        assert gate.release.wait(120)
+                        real.exec_module(module)
+
+                spec.loader = Held()
+                return spec
 
         gate = Gate()
         sys.meta_path.insert(0, gate)
@@ -374,6 +388,7 @@ def test_install_while_another_thread_imports_odibi_pipeline(
         integration.install(ConnectionRegistry(policy=Policy()))
         gate.release.set()
         importer.join(120)
+        assert not importer.is_alive()
         import odibi.pipeline
         bound = odibi.pipeline.get_connection_factory is odibi.plugins.get_connection_factory
         built = odibi.pipeline.PipelineManager._build_connections(
