@@ -12,7 +12,6 @@ import sys
 from typing import TYPE_CHECKING
 from typing import Final
 from typing import NamedTuple
-from typing import Optional
 
 if TYPE_CHECKING:
     import importlib.machinery
@@ -72,7 +71,7 @@ class Candidate(NamedTuple):
     selected: bool = False
     reason: str | None = None
     origin: str = "entry_point"
-    registered_by: Optional[str] = None
+    registered_by: str | None = None
 
 
 #: Odibi's own distribution, as its metadata names it (also its normalized

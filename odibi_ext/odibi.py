@@ -253,7 +253,9 @@ class _Integration:
 _PROJECT_LOADERS: Final = frozenset({"odibi.pipeline"})
 
 
-def _provider(registry: ConnectionRegistry, module: str | None) -> tuple[str | None, str | None] | None:
+def _provider(
+    registry: ConnectionRegistry, module: str | None
+) -> tuple[str | None, str | None] | None:
     """The installed distribution whose code ``module`` is, or None for the user's own code."""
     if not module:
         return None
@@ -357,7 +359,7 @@ class FactoryTable(MutableMapping[str, Factory]):
         except OdibiExtError as error:
             raise KeyError(str(error)) from error
 
-    def get(self, type_name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, type_name: str, default: Any = None) -> Any:
         try:
             return self[type_name]
         except (KeyError, TypeError):

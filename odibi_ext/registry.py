@@ -218,8 +218,7 @@ class ConnectionRegistry:
         return sorted(
             name
             for name in usable
-            if name not in self._failed
-            and not (name in self._registered and name in disabled)
+            if name not in self._failed and not (name in self._registered and name in disabled)
         )
 
     def candidates(self, type_name: str) -> tuple[Candidate, ...]:
@@ -442,7 +441,7 @@ class ConnectionRegistry:
                 candidate.origin != "registered"
                 and candidate.distribution is not None
                 and normalize_distribution(candidate.distribution) == wanted
-                and (candidate.origin == origin or origin == "registered")
+                and (origin in (candidate.origin, "registered"))
             ):
                 LOG.debug(
                     "driver %s registered by %s: its entry point %r wins",

@@ -35,7 +35,9 @@ from odibi_ext import Policy
 from odibi_ext import odibi as integration
 
 #: A plugin module registering more than its entry point at import, Odibi's documented way.
-REGISTERS_AT_IMPORT = GOOD_FACTORY + '''
+REGISTERS_AT_IMPORT = (
+    GOOD_FACTORY
+    + """
 from odibi.plugins import register_connection_factory
 
 
@@ -55,7 +57,8 @@ def {function}(name, config):
 
 
 register_connection_factory({registered!r}, {function})
-'''
+"""
+)
 
 
 def registering_plugin(
@@ -250,13 +253,19 @@ def test_factories_registered_before_install_are_adopted_with_their_provider(
     assert type(built["x"]).__name__ == "RegisteredConnection"
     assert registry.info("mytype").distribution is None
     extra = registry.info("early_extra")
-    assert (extra.origin, extra.distribution, extra.version) == ("registered", "odibi-early", "2.0.0")
+    assert (extra.origin, extra.distribution, extra.version) == (
+        "registered",
+        "odibi-early",
+        "2.0.0",
+    )
 
 
 # == 5. and 6. (threads) ======================================================================
 
 
-SELF_LOOKUP_IN_A_THREAD = GOOD_FACTORY + """
+SELF_LOOKUP_IN_A_THREAD = (
+    GOOD_FACTORY
+    + """
 import threading
 from odibi.plugins import get_connection_factory
 
@@ -265,6 +274,7 @@ worker = threading.Thread(target=lambda: answers.append(get_connection_factory("
 worker.start()
 worker.join()
 """
+)
 
 
 def test_a_plugin_whose_import_looks_itself_up_from_a_thread_it_joins_does_not_hang(
@@ -422,7 +432,8 @@ def test_an_extra_name_a_plugin_registers_works_in_either_order_and_next_time_la
         from odibi_ext import odibi as integration
         registry = integration.install(ConnectionRegistry(policy=Policy()))
         from odibi.pipeline import PipelineManager
-        built = PipelineManager._build_connections({"b": {"type": "acme_sso"}, "a": {"type": "acme"}})
+        connections = {"b": {"type": "acme_sso"}, "a": {"type": "acme"}}
+        built = PipelineManager._build_connections(connections)
         info = registry.info("acme_sso")
         print(json.dumps([
             sorted(type(c).__name__ for c in built.values()),
@@ -602,7 +613,8 @@ def test_a_connection_without_validate_is_used_with_one_warning(
     assert type(built["w"]).__name__ == type(built["w2"]).__name__ == "Wrapper"
     warnings = [r.getMessage() for r in caplog.records if "'wrapper'" in r.getMessage()]
     assert len(warnings) == 1, warnings
-    assert "odibi-wrapper 1.0.0" in warnings[0] and "validate" in warnings[0]
+    assert "odibi-wrapper 1.0.0" in warnings[0]
+    assert "validate" in warnings[0]
     with pytest.raises(Exception, match="not a connection"):  # the standalone contract
         registry.create("wrapper", "w", {})
 
@@ -636,10 +648,14 @@ def test_odibi_s_table_behaves_as_a_dict_of_the_usable_names(
     assert table.get("local") is None
     assert table.get("broken") is None
     assert table.get(None) is None
-    assert "delta" in table and "delta" in list(table) and len(table) == len(list(table))
+    assert "delta" in table
+    assert "delta" in list(table)
+    assert len(table) == len(list(table))
     assert site.imports("hijack_local") == 0
     copied = table.copy()
-    assert type(copied) is dict and "delta" in copied and "local" not in copied
+    assert type(copied) is dict
+    assert "delta" in copied
+    assert "local" not in copied
     del table["delta"]  # forgets: offered again on next use
     assert "delta" in table
 
@@ -669,11 +685,12 @@ def test_odibi_s_cli_and_the_did_you_mean_leave_out_disabled_and_conflicting_typ
     assert "Connection: sqlite" not in explained.stdout
 
     integration.install(ConnectionRegistry(policy=Policy.from_file(policy)))
-    with pytest.raises(ValueError, match="^Unsupported connection type: sqlit") as caught:
+    with pytest.raises(ValueError, match=r"^Unsupported connection type: sqlit") as caught:
         build({"x": {"type": "sqlit"}})
     available = str(caught.value).split("Available drivers:")[1]
     assert "delta" in available
-    assert "sqlite" not in available and "http" not in available
+    assert "sqlite" not in available
+    assert "http" not in available
 
 
 # == 14. secrets in a plugin's exception text =================================================
@@ -697,7 +714,7 @@ def test_a_password_in_a_factory_s_system_exit_is_masked(
     integration.install(ConnectionRegistry(policy=Policy()))
     secret = "Tr0ub4dor-and-3"
 
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match="Failed to create connection 'db'") as caught:
         build({"db": {"type": "login", "user": "ana", "password": secret}})
 
     message = str(caught.value)
@@ -757,7 +774,7 @@ def test_a_plugin_looking_itself_up_at_import_gets_none_and_no_error_line(
         "odibi-early-lookup",
         entry_points={"lookup": "lookup_mod:create"},
         modules={
-            "lookup_mod": 'from odibi.plugins import get_connection_factory\n'
+            "lookup_mod": "from odibi.plugins import get_connection_factory\n"
             'ALREADY = get_connection_factory("lookup")\n' + GOOD_FACTORY
         },
     )
