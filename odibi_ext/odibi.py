@@ -483,6 +483,34 @@ def uninstall() -> None:
         _active = None
 
 
+@contextlib.contextmanager
+def watching(registry: ConnectionRegistry) -> Iterator[None]:
+    """Registrations through Odibi's seams go to ``registry`` while the block runs.
+
+    For loading every plugin (``check``, ``list --load``): what a plugin
+    registers as it is imported becomes a candidate of its distribution. A
+    no-op when Odibi is missing or unsupported, or the integration is
+    installed already (its registry hears them).
+    """
+    import importlib.util
+
+    with _lock:
+        installed_here = False
+        if _active is None and importlib.util.find_spec("odibi") is not None:
+            try:
+                install(registry)
+                installed_here = True
+            except OdibiExtError as error:
+                LOG.debug("registrations through Odibi are not watched: %s", error)
+    try:
+        yield
+    finally:
+        if installed_here:
+            with _lock:
+                if _active is not None and _active.registry is registry:
+                    uninstall()
+
+
 def is_installed() -> bool:
     """Whether odibi-ext is in charge of Odibi's connection plugins now."""
     integration = _active

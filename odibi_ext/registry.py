@@ -341,6 +341,10 @@ class ConnectionRegistry:
         Returns a :class:`DriverInfo` for every name; never raises for a
         plugin's fault.
         """
+        with self._host_registrations():
+            return self._load_all()
+
+    def _load_all(self) -> list[DriverInfo]:
         generation = self._generation
         # One name's lock at a time: a driver that hangs delays only the names
         # asked for after it, and a plugin whose import resolves another
@@ -353,6 +357,18 @@ class ConnectionRegistry:
                 if not (name in self._registered or name in self._loaded or name in self._failed):
                     self._load_many([resolution], generation)  # not loaded while we waited
         return [self.info(name) for name in self.names()]
+
+    @contextlib.contextmanager
+    def _host_registrations(self) -> Iterator[None]:
+        """Plugins register through Odibi's seams while they import: with Odibi installed,
+        those registrations are seen (as candidates of their distributions) while loading."""
+        if self.namespace != NAMESPACE or not self._discovers:
+            yield
+            return
+        from odibi_ext import odibi as host
+
+        with host.watching(self):
+            yield
 
     # -- in-process drivers -------------------------------------------------------------
 
@@ -745,6 +761,25 @@ class ConnectionRegistry:
                 return candidate.distribution, candidate.version
         return None
 
+    def registrations(self) -> list[Candidate]:
+        """The candidates registered by installed distributions' code, in order."""
+        return [c for group in self._claims.values() for c, _ in group]
+
+    def note_registrations(self, candidates: list[Candidate]) -> None:
+        """Registrations seen in another process (``check --isolate``): candidates for the
+        policy to judge and commands to show; their factories are not at hand here."""
+        for candidate in candidates:
+            if candidate.registered_by is None:
+                continue
+            self.register_from(
+                candidate.name,
+                _seen_elsewhere,
+                distribution=candidate.distribution,
+                version=candidate.version,
+                module=candidate.registered_by,
+                origin=candidate.origin,
+            )
+
     def extra_names(self) -> dict[str, str]:
         """Type names registered while a driver was imported, other than the drivers'
         own names -> the type name of the driver whose import registered them."""
@@ -915,6 +950,18 @@ class ConnectionRegistry:
             factory=dict.get(self._drivers, resolution.name) if load_ms is not None else None,
             failure=self._failed.get(resolution.name),
         )
+
+
+def _seen_elsewhere(name: str, config: Mapping[str, Any]) -> Any:
+    """The factory of a registration seen in another process: not usable here."""
+    raise DriverLoadError(
+        "this driver was registered in another process (odibi-ext check --isolate); "
+        "it is not loaded in this one",
+        type_name=name,
+        target=REGISTERED_TARGET,
+        distribution=None,
+        version=None,
+    )
 
 
 def type_name_of(type_name: object) -> str:

@@ -786,3 +786,40 @@ def test_a_plugin_looking_itself_up_at_import_gets_none_and_no_error_line(
     assert type(built["l"]).__name__ == "FakeConnection"
     assert sys.modules["lookup_mod"].ALREADY is None
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+# == what check shows ========================================================================
+
+
+@pytest.mark.parametrize("isolate", [False, True], ids=["in-process", "isolated"])
+def test_check_shows_what_plugins_register_at_import_with_their_provider(
+    site: FakeSite, cli_env: dict[str, str], tmp_path: Path, isolate: bool
+) -> None:
+    registering_plugin(site, "odibi-acme", "acme", "acme_mod", "local", "HijackConnection")
+    registering_plugin(site, "odibi-acmesso", "acmesso", "acmesso_mod", "acme_sso")
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        '[odibi_ext]\nallowed_distributions = ["odibi-acme", "odibi-acmesso"]\n'
+        '[odibi_ext.pins]\nlocal = "odibi"\n'
+    )
+    command = ["check", "--format", "json", *(["--isolate"] if isolate else [])]
+
+    pinned = run_process(
+        [sys.executable, "-m", "odibi_ext", "--config", str(policy), *command], cli_env
+    )
+    unpinned = run_process([sys.executable, "-m", "odibi_ext", *command], cli_env)
+
+    drivers = {d["name"]: d for d in json.loads(pinned.stdout)["drivers"]}
+    local = drivers["local"]
+    assert (local["origin"], local["distribution"]) == ("builtin", "odibi")
+    assert [
+        (c["distribution"], c["registered_by"], c["selected"])
+        for c in local["candidates"]
+        if c["origin"] == "registered"
+    ] == [("odibi-acme", "acme_mod", False)]
+    extra = drivers["acme_sso"]
+    assert (extra["origin"], extra["distribution"]) == ("registered", "odibi-acmesso")
+    conflicts = {d["name"]: d for d in json.loads(unpinned.stdout)["drivers"]}
+    assert unpinned.returncode == 1
+    assert conflicts["local"]["status"] == "conflict"
+    assert "odibi-acme 2.0.0 (registered by acme_mod)" in conflicts["local"]["error"]
