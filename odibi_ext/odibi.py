@@ -423,6 +423,10 @@ def install(registry: ConnectionRegistry | None = None) -> ConnectionRegistry:
     :class:`~odibi_ext.OdibiExtError` when Odibi is missing, outside
     :data:`SUPPORTED`, or not shaped as expected; nothing is changed then.
     """
+    return _install(registry, adopt=True)
+
+
+def _install(registry: ConnectionRegistry | None, *, adopt: bool) -> ConnectionRegistry:
     global _active  # noqa: PLW0603  # one integration per process: Odibi's seams are global
     with _lock:
         stale = None
@@ -450,7 +454,8 @@ def install(registry: ConnectionRegistry | None = None) -> ConnectionRegistry:
         originals = {name: getattr(plugins, name) for name in (_TABLE, *_FUNCTIONS)}
         _check_bindings(originals, version, stale.replacements if stale is not None else {})
         integration = _Integration(registry, originals)
-        _adopt_table(integration, originals[_TABLE])
+        if adopt:
+            _adopt_table(integration, originals[_TABLE])
         _swap(originals, integration.replacements)
         if stale is not None:
             _swap(stale.replacements, integration.replacements)
@@ -466,6 +471,11 @@ def uninstall() -> None:
     (built-ins, drivers loaded so far, in-process factories), so a build in
     flight and code that registered meanwhile keep working.
     """
+    _uninstall(None)
+
+
+def _uninstall(left: dict[str, Factory] | None) -> None:
+    """Uninstall, leaving ``left`` (default: every factory usable now) in Odibi's table."""
     global _active  # noqa: PLW0603
     with _lock:
         integration = _active
@@ -478,7 +488,7 @@ def uninstall() -> None:
             originals = {name: getattr(plugins, name, originals[name]) for name in originals}
         table = originals[_TABLE]
         if isinstance(table, dict):
-            table.update(integration.factories())
+            table.update(integration.factories() if left is None else left)
         _swap(integration.replacements, originals)
         _active = None
 
@@ -498,7 +508,7 @@ def watching(registry: ConnectionRegistry) -> Iterator[None]:
         installed_here = False
         if _active is None and importlib.util.find_spec("odibi") is not None:
             try:
-                install(registry)
+                _install(registry, adopt=False)
                 installed_here = True
             except OdibiExtError as error:
                 LOG.debug("registrations through Odibi are not watched: %s", error)
@@ -508,7 +518,8 @@ def watching(registry: ConnectionRegistry) -> Iterator[None]:
         if installed_here:
             with _lock:
                 if _active is not None and _active.registry is registry:
-                    uninstall()
+                    # Odibi's table gets what was registered, as stock loading would leave it.
+                    _uninstall(registry.registered_factories())
 
 
 def is_installed() -> bool:

@@ -761,6 +761,19 @@ class ConnectionRegistry:
                 return candidate.distribution, candidate.version
         return None
 
+    def registered_factories(self) -> dict[str, Factory]:
+        """What was registered in this process, by type name: distributions' registrations,
+        then the user's (which overwrite, as in Odibi)."""
+        with self._lock:
+            factories = {
+                name: factory
+                for name, group in self._claims.items()
+                for _, factory in group
+                if factory is not _seen_elsewhere
+            }
+            factories.update(self._registered)
+        return factories
+
     def registrations(self) -> list[Candidate]:
         """The candidates registered by installed distributions' code, in order."""
         return [c for group in self._claims.values() for c, _ in group]
