@@ -73,7 +73,7 @@ class Candidate(NamedTuple):
     selected: bool = False
     reason: Optional[str] = None
     origin: str = "entry_point"
-    registered_by: str | None = None
+    registered_by: Optional[str] = None
 
 
 #: Odibi's own distribution, as its metadata names it (also its normalized
