@@ -35,6 +35,7 @@ from odibi_ext.errors import add_note
 from odibi_ext.errors import copy_error
 from odibi_ext.errors import describe_name
 from odibi_ext.errors import describe_provider
+from odibi_ext.failures import FailureRecords
 from odibi_ext.resolution import UNRESTRICTED
 from odibi_ext.resolution import Resolution
 from odibi_ext.resolution import resolve
@@ -55,10 +56,6 @@ NAMESPACE: Final = _NAMESPACE
 
 #: ``factory(name, config) -> connection``.
 Factory = Callable[[str, Mapping[str, Any]], Any]
-
-#: Marks log records about one driver's failure or conflict, which commands
-#: also report in their output (the CLI does not print them twice).
-REPORTED: Final = {"odibi_ext_driver_report": True}
 
 
 class _DriverCache(dict[str, Factory]):
@@ -122,7 +119,7 @@ class ConnectionRegistry:
         self._drivers = _DriverCache(self._load)
         self._registered: dict[str, Factory] = {}
         self._loaded: dict[str, float] = {}  # type name -> milliseconds its load took
-        self._failed: dict[str, DriverLoadError] = {}
+        self._failed = FailureRecords(self._lock, lambda: self._generation)
         self._resolutions: dict[str, Resolution] | None = None
         self._found: list[Candidate] = []
         #: Registrations by installed distributions' code, in order: candidates like
@@ -430,7 +427,7 @@ class ConnectionRegistry:
             if error is not None:
                 self._drivers.pop(name, None)
         if error is not None:
-            self._record_failure(error, self._generation)
+            self._failed.record(error, self._generation)
 
     def register_from(
         self,
@@ -562,7 +559,7 @@ class ConnectionRegistry:
 
     def _put_registered(self, type_name: str, factory: Factory) -> None:
         self._registered[type_name] = factory
-        self._failed.pop(type_name, None)
+        self._failed.pop(type_name)
         if type_name in self._rules.disabled:
             self._drivers.pop(type_name, None)
         else:
@@ -585,7 +582,7 @@ class ConnectionRegistry:
         if type_name in self._registered:
             return
         self._loaded.pop(type_name, None)
-        self._failed.pop(type_name, None)
+        self._failed.pop(type_name)
         self._drivers.pop(type_name, None)
 
     def unregister(self, type_name: str) -> None:
@@ -709,11 +706,11 @@ class ConnectionRegistry:
         from odibi_ext import loader  # stevedore is imported when a driver is first loaded
 
         if not is_valid_target(candidate.target):
-            raise self._invalid_target(candidate, generation)
+            raise self._failed.invalid_target(candidate, generation)
         sink: dict[str, DriverLoadError] = {}
         with self._importing([candidate]):
             plugin, load_ms = loader.load_driver(
-                self.namespace, candidate, self._failure_router([candidate], generation, sink)
+                self.namespace, candidate, self._failed.router([candidate], generation, sink)
             )
         if plugin is None:
             raise sink[candidate.name]
@@ -814,13 +811,13 @@ class ConnectionRegistry:
             elif is_valid_target(candidate.target):
                 candidates.append(candidate)
             else:
-                self._invalid_target(candidate, generation)
+                self._failed.invalid_target(candidate, generation)
         if not candidates:
             return
-        # Failures reach the records through _record_failure; nobody reads this sink.
+        # Failures reach the records through the router; nobody reads this sink.
         with self._importing(candidates):
             plugins, timings = loader.load_namespace(
-                self.namespace, candidates, self._failure_router(candidates, generation, {})
+                self.namespace, candidates, self._failed.router(candidates, generation, {})
             )
         for candidate in candidates:
             if candidate.name in plugins:
@@ -855,7 +852,7 @@ class ConnectionRegistry:
                 version=candidate.version,
             )
         except InvalidFactoryError as error:
-            self._record_failure(error, generation)
+            self._failed.record(error, generation)
             raise
         factory: Factory = plugin  # type: ignore[assignment]  # checked just above
         with self._lock:
@@ -871,48 +868,6 @@ class ConnectionRegistry:
             load_ms,
         )
         return factory
-
-    def _failure_router(
-        self, candidates: list[Candidate], generation: int, sink: dict[str, DriverLoadError]
-    ) -> Callable[[str, BaseException], None]:
-        """stevedore's ``on_load_failure_callback``: to logging and to the failure records."""
-        by_name = {candidate.name: candidate for candidate in candidates}
-
-        def on_failure(type_name: str, exc: BaseException) -> None:
-            candidate = by_name[type_name]
-            error = DriverLoadError.from_exception(
-                exc,
-                type_name=type_name,
-                target=candidate.target,
-                distribution=candidate.distribution,
-                version=candidate.version,
-            )
-            sink[type_name] = error
-            self._record_failure(error, generation)
-
-        return on_failure
-
-    def _invalid_target(self, candidate: Candidate, generation: int) -> DriverLoadError:
-        error = DriverLoadError.invalid_target(
-            type_name=candidate.name,
-            target=candidate.target,
-            distribution=candidate.distribution,
-            version=candidate.version,
-        )
-        self._record_failure(error, generation)
-        return error
-
-    def _record_failure(self, error: DriverLoadError, generation: int) -> None:
-        cause = error.__cause__
-        exc_info = None
-        if cause is not None and LOG.isEnabledFor(logging.DEBUG):
-            exc_info = (type(cause), cause, cause.__traceback__)
-        LOG.error("%s", error, exc_info=exc_info, extra=REPORTED)
-        with self._lock:
-            if generation == self._generation:
-                # A copy, never raised: the error raised now would pin this caller's
-                # frames and context in the record, for every later caller to see.
-                self._failed[error.type_name or ""] = copy_error(error)
 
     def _refuse_overwrite(self, type_name: str) -> None:
         if type_name in self._registered:
