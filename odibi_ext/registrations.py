@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import threading
 from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import Final
 from typing import cast
 
 from odibi_ext.candidates import Candidate
@@ -41,6 +43,9 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("odibi_ext.registry")
 
+#: The code of ``Thread.join``: a frame running it shows which thread is waited for.
+_JOIN_CODE: Final = threading.Thread.join.__code__
+
 
 class HostRegistrations:
     """Registrations heard through a host's seams; a base class of ConnectionRegistry."""
@@ -62,9 +67,8 @@ class HostRegistrations:
     _claims: dict[str, list[tuple[Candidate, Factory]]]
     #: The built-in functions the host handed over, by type name: loaded as they are.
     _handed: dict[str, Factory]
-    #: Type name -> (the thread importing its driver, the threads alive when it
-    #: began, the candidate imported).
-    _loading: dict[str, tuple[int, frozenset[int], Candidate]]
+    #: Type name -> (the thread importing its driver, the candidate imported).
+    _loading: dict[str, tuple[int, Candidate]]
     #: Type names registered while a driver was imported -> that driver's type name.
     _extras: dict[str, str]
 
@@ -244,14 +248,22 @@ class HostRegistrations:
         return factories
 
     def is_loading(self, type_name: str) -> bool:
-        """Whether ``type_name``'s driver is being imported by this thread, or by a thread
-        that started the calling thread while importing it (the caller would wait for itself)."""
+        """Whether waiting for ``type_name``'s driver would never end: this thread is
+        importing it, or the thread importing it is joining this one (a plugin that
+        looks itself up from a thread it starts and waits for)."""
         loading = self._loading.get(type_name)
         if loading is None:
             return False
-        thread, alive, _ = loading
-        current = threading.get_ident()
-        return thread == current or current not in alive
+        importer, _ = loading
+        if importer == threading.get_ident():
+            return True
+        frame = sys._current_frames().get(importer)
+        current = threading.current_thread()
+        while frame is not None:
+            if frame.f_code is _JOIN_CODE and frame.f_locals.get("self") is current:
+                return True
+            frame = frame.f_back
+        return False
 
     def _found_for(self, type_name: str) -> list[Candidate]:
         return [c for c in self._found if c.name == type_name]
@@ -276,9 +288,8 @@ class HostRegistrations:
     @contextlib.contextmanager
     def _importing(self, candidates: list[Candidate]) -> Iterator[None]:
         """Mark ``candidates`` as being imported by this thread (see :meth:`is_loading`)."""
-        alive = frozenset(thread.ident for thread in threading.enumerate() if thread.ident)
         ident = threading.get_ident()
-        marks = {c.name: (ident, alive, c) for c in candidates}
+        marks = {c.name: (ident, c) for c in candidates}
         self._loading.update(marks)
         try:
             yield
@@ -290,7 +301,7 @@ class HostRegistrations:
     def importing_now(self) -> Candidate | None:
         """The candidate whose driver this thread is importing, if any."""
         ident = threading.get_ident()
-        for thread, _, candidate in list(self._loading.values()):
+        for thread, candidate in list(self._loading.values()):
             if thread == ident:
                 return candidate
         return None

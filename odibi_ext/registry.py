@@ -53,6 +53,9 @@ LOG = logging.getLogger(__name__)
 #: The entry-point group drivers are published in.
 NAMESPACE: Final = _NAMESPACE
 
+#: How often a thread waiting for another's load checks that the wait can end (s).
+_WAIT_CHECK_S: Final = 0.05
+
 #: ``factory(name, config) -> connection``.
 Factory = Callable[[str, Mapping[str, Any]], Any]
 
@@ -466,14 +469,13 @@ class ConnectionRegistry(HostRegistrations):
         candidate = self._loadable(type_name)
         generation = self._generation
         lock = self._name_lock(type_name)
-        if self.is_loading(type_name):
-            raise DriverLoadError.in_progress(
-                type_name=type_name,
-                target=candidate.target,
-                distribution=candidate.distribution,
-                version=candidate.version,
-            )
-        with lock:
+        # Wait for a load under way, unless the wait would never end (see is_loading).
+        while not lock.acquire(timeout=_WAIT_CHECK_S):
+            if self.is_loading(type_name):
+                raise self._in_progress(candidate)
+        try:
+            if self.is_loading(type_name):  # re-entered by the importing thread
+                raise self._in_progress(candidate)
             factory = dict.get(self._drivers, type_name)
             if factory is not None:  # another thread loaded it while we waited
                 return factory
@@ -481,6 +483,17 @@ class ConnectionRegistry(HostRegistrations):
             if failure is not None:
                 raise copy_error(failure)
             return self._load_one(candidate, generation)
+        finally:
+            lock.release()
+
+    @staticmethod
+    def _in_progress(candidate: Candidate) -> DriverLoadError:
+        return DriverLoadError.in_progress(
+            type_name=candidate.name,
+            target=candidate.target,
+            distribution=candidate.distribution,
+            version=candidate.version,
+        )
 
     def _loadable(self, type_name: str) -> Candidate:
         """The candidate to load for ``type_name``, or the error saying why there is none."""
