@@ -16,6 +16,7 @@ PySpark is imported at the top: without it these tests fail, they do not skip.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -129,7 +130,9 @@ print(json.dumps({{
 """
 
 
-def spark_environment(tmp_path: Path, *, pythonpath: list[Path] = ()) -> dict[str, str]:
+def spark_environment(
+    tmp_path: Path, *, pythonpath: tuple[Path, ...] | list[Path] = ()
+) -> dict[str, str]:
     """A child's environment: Spark local on two cores, no web UI, workers on this Python."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ODIBI_EXT")}
     env["PYSPARK_PYTHON"] = sys.executable
@@ -166,9 +169,8 @@ def outputs(home: Path) -> dict[str, Any]:
 
 def csv_orders() -> list[dict[str, Any]]:
     """The example's input, typed as Spark's inferSchema types it."""
-    lines = (EXAMPLE / "data" / "orders.csv").read_text().splitlines()
-    header = lines[0].split(",")
-    rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
+    with (EXAMPLE / "data" / "orders.csv").open(newline="") as stream:
+        rows = list(csv.DictReader(stream))
     return [
         {"order_id": int(r["order_id"]), "shop": r["shop"], "amount": float(r["amount"])}
         for r in rows
@@ -176,7 +178,7 @@ def csv_orders() -> list[dict[str, Any]]:
 
 
 def odibi_run(home: Path, env: dict[str, str], *, managed: bool) -> Any:
-    """``odibi run`` (stock) or ``odibi-ext odibi run`` of ``home``'s project, from ``home``'s parent."""
+    """``odibi run`` (stock) or ``odibi-ext odibi run`` of the project in ``home``."""
     if managed:
         argv = [*odibi_ext_command(), "odibi", "run", str(home / "project.yaml")]
     else:
@@ -225,9 +227,7 @@ def test_the_spark_example_writes_what_it_should(stock: dict[str, Any]) -> None:
     assert [(r["order_id"], r["shop"], r["amount"]) for r in stock["orders"]["rows"]] == [
         (r["order_id"], r["shop"], r["amount"]) for r in orders
     ]
-    assert [r["order_id"] for r in stock["large_orders"]["rows"]] == [
-        r["order_id"] for r in large
-    ]
+    assert [r["order_id"] for r in stock["large_orders"]["rows"]] == [r["order_id"] for r in large]
     partitions = {f.split("/")[0] for f in stock["orders_by_shop"]["files"] if "/" in f}
     assert partitions == {f"shop={shop}" for shop in {r["shop"] for r in orders}}
     assert stock["orders_by_shop"]["rows"] == stock["orders"]["rows"]
