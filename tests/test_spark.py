@@ -16,11 +16,13 @@ PySpark is imported at the top: without it these tests fail, they do not skip.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
 import re
 import shutil
+import sqlite3
 import sys
 import textwrap
 from pathlib import Path
@@ -104,6 +106,9 @@ def worker_view(_):
     return os.getpid(), sorted(m for m in sys.modules if m.split(".")[0] in plugins)
 
 
+# odibi-sqlite on Spark: the connection is made; the engine wants get_spark_options.
+on_spark = PipelineManager.from_yaml({sqlite_project!r}).run()
+
 # Python code on Spark's workers, in the session the run used.
 workers = spark.sparkContext.parallelize(range(4), 2).map(worker_view).collect()
 
@@ -124,6 +129,8 @@ print(json.dumps({{
                        registry.info(name).distribution]
                 for name in ("markedfs", "local")}},
     "workers": workers,
+    "sqlite_failed": list(on_spark.failed),
+    "sqlite_error": str(on_spark.node_results["read_orders"].error),
     "installed_after_uninstall": odibi_ext.odibi.is_installed(),
     "restored": restored,
 }}))
@@ -258,6 +265,40 @@ def test_odibi_faulty_beside_it_costs_the_spark_run_nothing(
 # == a notebook: the SparkSession is there first =============================================
 
 
+def sqlite_project(root: Path) -> Path:
+    """A project on Spark reading a table of a real SQLite database through odibi-sqlite."""
+    database = root / "wh.db"
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, shop TEXT)")
+        db.execute("INSERT INTO orders VALUES (1, 'north')")
+        db.commit()
+    meta = {"type": "local", "base_path": str(root / "sqlite-odibi")}
+    project = {
+        "project": "sqlite-on-spark",
+        "engine": "spark",
+        "retry": {"enabled": False},
+        "performance": {"skip_catalog_writes": True, "skip_run_logging": True},
+        "connections": {"wh": {"type": "sqlite", "path": str(database)}, "meta": meta},
+        "story": {"connection": "meta", "path": "stories"},
+        "system": {"connection": "meta", "path": "_system", "async_derived_updates": False},
+        "pipelines": [
+            {
+                "pipeline": "p",
+                "nodes": [
+                    {
+                        "name": "read_orders",
+                        "read": {"connection": "wh", "format": "sql", "table": "orders"},
+                        "write": {"connection": "meta", "format": "parquet", "path": "copy"},
+                    }
+                ],
+            }
+        ],
+    }
+    path = root / "sqlite_on_spark.yaml"
+    path.write_text(json.dumps(project, indent=2))  # JSON is YAML
+    return path
+
+
 @pytest.fixture(scope="module")
 def notebook(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The notebook's report, with the marker files its plugin left and the project's outputs."""
@@ -277,7 +318,7 @@ def notebook(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     project = home / "project.yaml"
     project.write_text(project.read_text().replace("type: localfs", "type: markedfs"))
     assert "type: markedfs" in project.read_text()
-    script = NOTEBOOK.format(project=str(project))
+    script = NOTEBOOK.format(project=str(project), sqlite_project=str(sqlite_project(root)))
 
     env = spark_environment(root, pythonpath=[root / "site"])
     result = run_process(
@@ -326,3 +367,14 @@ def test_plugins_load_on_the_driver_only(notebook: dict[str, Any]) -> None:
     # nor odibi-localfs or odibi-ext.
     assert notebook["importers"] == [notebook["driver_pid"]]
     assert [modules for _, modules in notebook["workers"]] == [[]] * len(notebook["workers"])
+
+
+def test_odibi_sqlite_on_spark_fails_with_the_engine_s_own_message(
+    notebook: dict[str, Any],
+) -> None:
+    # No get_spark_options (a SQLite JDBC jar cannot be had here): see its README.
+    assert notebook["sqlite_failed"] == ["read_orders"]
+    assert (
+        "Connection type 'SQLiteConnection' does not support Spark SQL read"
+        in (notebook["sqlite_error"])
+    )
