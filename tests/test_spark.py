@@ -219,12 +219,17 @@ def managed(
     policy.write_text('[odibi_ext.pins]\nlocal = "odibi"\n', encoding="utf-8")
     env = spark_environment(home.parent, pythonpath=[faulty_target])
     env["ODIBI_EXT_CONFIG"] = str(policy)
+    listed = run_process([*odibi_ext_command(), "list", "--format", "json"], env)
+    assert listed.returncode == 0, listed.stderr
+    seen = {driver["name"]: driver["distribution"] for driver in json.loads(listed.stdout)}
+    assert seen["faulty-exit"] == "odibi-faulty"  # the run below has it beside the samples
     result = odibi_run(home, env, managed=True)
     return outputs(home), result.stdout + result.stderr
 
 
-def test_pyspark_is_the_one_the_test_extra_installs() -> None:
-    assert int(pyspark.__version__.split(".")[0]) >= 3
+def test_pyspark_is_installed_in_a_version_odibi_s_spark_extra_accepts() -> None:
+    major, minor = (int(part) for part in pyspark.__version__.split(".")[:2])
+    assert (major, minor) >= (3, 4)
 
 
 def test_the_spark_example_writes_what_it_should(stock: dict[str, Any]) -> None:
