@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
+from typing import Any
 from typing import Final
 
 #: The most a policy or config file may hold; real ones are a few hundred bytes.
@@ -63,3 +65,64 @@ def read_text(path: str, *, what: str, limit: int = MAX_BYTES) -> str:
             f"{where} is not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line} "
             f"(offset {exc.start}); save it as UTF-8"
         ) from None
+
+
+def read_config(path: str) -> dict[str, Any]:
+    """The connection config mapping in the TOML or JSON file ``path``.
+
+    ``.toml`` is TOML and ``.json`` JSON; any other name is read as JSON when
+    its text starts with ``{``, else as TOML. A UTF-8 byte-order mark is fine.
+    Raises :class:`ValueError` naming the path when the file cannot be read
+    (as :func:`read_text`), does not parse (saying where), or holds anything
+    but a mapping.
+    """
+    text = read_text(path, what="config file")
+    lowered = path.lower()
+    if lowered.endswith((".toml", ".json")):
+        kind, guessed = ("TOML" if lowered.endswith(".toml") else "JSON"), ""
+    else:
+        kind = "JSON" if text.lstrip().startswith("{") else "TOML"
+        guessed = f" (read as {kind}: name it .toml or .json to choose)"
+    try:
+        config = _parse(text, kind)
+    except RecursionError:
+        raise ValueError(f"config file {path} is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError and TOMLDecodeError say where
+        raise ValueError(f"config file {path} is not valid {kind}{guessed}: {exc}") from None
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"config file {path} must hold a JSON object (KEY: VALUE pairs), not "
+            f"{_json_type(config)}"
+        )
+    return config
+
+
+def _parse(text: str, kind: str) -> Any:
+    if kind == "JSON":
+        import json
+
+        return json.loads(text)
+    return parse_toml(text)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a string" if isinstance(value, str) else "an array"
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """The TOML document ``text`` as a dict: ``tomllib`` from Python 3.11, ``tomli`` before.
+
+    Raises :class:`ValueError` (``TOMLDecodeError``) when ``text`` is not TOML.
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib  # loaded on first use: only policy and TOML config files need it
+    else:
+        import tomli as tomllib
+
+    return tomllib.loads(text)

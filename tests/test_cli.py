@@ -223,7 +223,7 @@ def row_for(text: str, type_name: str) -> dict[str, str]:
     header, rows = table_rows(text)
     matching = [row for row in rows if row[0] == type_name]
     assert len(matching) == 1, f"expected one row for {type_name!r} in:\n{text}"
-    return dict(zip(header, matching[0], strict=False))
+    return dict(zip(header, matching[0]))
 
 
 def detail_fields(text: str) -> dict[str, str]:
@@ -1073,6 +1073,47 @@ def test_config_option_and_environment_variable_give_the_same_listing(
     assert by_option.code == by_env.code == 0
     assert by_option.out == by_env.out
     assert [driver["name"] for driver in plugins_only(by_env.json())] == ["clitest-good"]
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        ["--config", "{policy}"],
+        ["--config={policy}"],
+        ["--conf", "{policy}"],
+        ["--conf={policy}"],
+        ["-q", "--co", "{policy}"],
+    ],
+    ids=["full", "full-equals", "abbreviated", "abbreviated-equals", "after-a-flag"],
+)
+def test_global_options_are_read_the_same_before_every_command(
+    cli_env: dict[str, str], tmp_path: Path, spelling: list[str]
+) -> None:
+    """Issue 18 (LOW): ``--conf policy.toml odibi --version`` exited 2 ("unrecognized
+    arguments: --version") while ``--conf`` worked for ``list``."""
+    good = policy_file(tmp_path, allowed=["odibi-nothing-here"])
+    bad = tmp_path / "typo.toml"
+    bad.write_text('[odibi_ext]\n[odibi_ext.pinz]\nsqlite = "odibi-sqlite"\n', encoding="utf-8")
+    odibi = importlib.metadata.version("odibi")
+
+    def options(policy: Path) -> list[str]:
+        return [word.format(policy=policy) for word in spelling]
+
+    listing = spawn("script", *options(good), "list", "--format", "json", env=cli_env)
+    odibi_version = spawn("script", *options(good), "odibi", "--version", env=cli_env)
+    refused = [
+        spawn("script", *options(bad), *command, env=cli_env)
+        for command in (["list"], ["odibi", "--version"])
+    ]
+
+    assert listing.code == 0, listing.err
+    assert plugins_only(listing.json()) == []  # the policy file was read
+    assert odibi_version.code == 0, odibi_version.err
+    assert odibi_version.out.strip() == f"odibi {odibi}"
+    for result in refused:  # the policy file was read before Odibi's command line ran
+        assert result.code == 2, result.err
+        assert "'pinz'" in result.err
+        assert "unrecognized arguments" not in result.err
 
 
 def test_version_names_odibi_ext_stevedore_and_python(capsys: pytest.CaptureFixture[str]) -> None:
