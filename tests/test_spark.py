@@ -101,9 +101,10 @@ connections = {{name: type(c).__module__ + "." + type(c).__name__
 
 
 def worker_view(_):
-    import os, sys
+    import importlib.util, os, sys
     plugins = ("markedfs", "odibi_localfs", "odibi_ext")
-    return os.getpid(), sorted(m for m in sys.modules if m.split(".")[0] in plugins)
+    loaded = sorted(m for m in sys.modules if m.split(".")[0] in plugins)
+    return os.getpid(), loaded, importlib.util.find_spec("markedfs") is not None
 
 
 # odibi-sqlite on Spark: the connection is made; the engine wants get_spark_options.
@@ -363,15 +364,17 @@ def test_in_a_notebook_uninstall_gives_odibi_back_its_own_functions(
 
 
 def test_plugins_load_on_the_driver_only(notebook: dict[str, Any]) -> None:
-    worker_pids = {pid for pid, _ in notebook["workers"]}
+    worker_pids = {pid for pid, _, _ in notebook["workers"]}
 
-    # Spark ran Python workers in the session the project used...
+    # Spark ran Python workers in the session the project used, which could
+    # have imported the plugin (it is on their path)...
     assert worker_pids
     assert notebook["driver_pid"] not in worker_pids
-    # ...and the plugin was imported once, by the driver: no worker imported it,
-    # nor odibi-localfs or odibi-ext.
+    assert all(importable for _, _, importable in notebook["workers"])
+    # ...and it was imported once, by the driver: no worker imported it, nor
+    # odibi-localfs or odibi-ext.
     assert notebook["importers"] == [notebook["driver_pid"]]
-    assert [modules for _, modules in notebook["workers"]] == [[]] * len(notebook["workers"])
+    assert [loaded for _, loaded, _ in notebook["workers"]] == [[]] * len(notebook["workers"])
 
 
 def test_odibi_sqlite_on_spark_fails_with_the_engine_s_own_message(
