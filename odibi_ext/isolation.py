@@ -38,6 +38,7 @@ from typing import IO
 from typing import Any
 from typing import Final
 
+from odibi_ext.discovery import Candidate
 from odibi_ext.info import DriverInfo
 from odibi_ext.registry import ConnectionRegistry
 
@@ -94,8 +95,16 @@ def check_isolated(
     workers = max(1, min(jobs or os.cpu_count() or 1, _fd_budget(), len(probed)))
     size = max(1, min(BATCH_SIZE, -(-len(probed) // workers)))
     batches = [probed[start : start + size] for start in range(0, len(probed), size)]
-    results = _Supervisor(_request(registry), timeout, workers).run(batches)
-    return [results.get(info.name, info) for info in infos]
+    supervisor = _Supervisor(_request(registry), timeout, workers)
+    results = supervisor.run(batches)
+    if not supervisor.registered:
+        return [results.get(info.name, info) for info in infos]
+    registry.note_registrations(supervisor.registered)
+    touched = {candidate.name for candidate in supervisor.registered}
+    return [
+        registry.info(name) if name in touched else results.get(name, registry.info(name))
+        for name in registry.names()
+    ]
 
 
 def load_isolated(
@@ -129,14 +138,26 @@ def probe(request: dict[str, Any]) -> None:
         os.dup2(devnull.fileno(), 0)
     _watch_parent(request["parent"])
     from odibi_ext.errors import OdibiExtError
+    from odibi_ext.odibi import watching
     from odibi_ext.policy import Policy
 
     registry = ConnectionRegistry(request["namespace"], policy=Policy(**request["policy"]))
-    for position, name in enumerate(request["names"]):
-        _send(channel, {"loading": position})
-        with contextlib.suppress(OdibiExtError):  # recorded; info() below reports it
-            registry.get(name)
-        _send(channel, {"loaded": position, "info": registry.info(name).to_dict()})
+    reported = 0
+    with watching(registry):  # what plugins register through Odibi's seams is reported too
+        for position, name in enumerate(request["names"]):
+            _send(channel, {"loading": position})
+            with contextlib.suppress(OdibiExtError):  # recorded; info() below reports it
+                registry.get(name)
+            registered = registry.registrations()
+            _send(
+                channel,
+                {
+                    "loaded": position,
+                    "info": registry.info(name).to_dict(),
+                    "registered": [c._asdict() for c in registered[reported:]],
+                },
+            )
+            reported = len(registered)
     # Skip interpreter shutdown: a plugin's atexit hooks or non-daemon threads
     # must not turn a finished probe into a timeout.
     os._exit(0)
@@ -190,10 +211,12 @@ def _fd_budget() -> int:
 class _Outcome:
     """What one child reported before it ended: verdicts, and the driver it was loading."""
 
-    __slots__ = ("code", "infos", "loading", "output", "timed_out")
+    __slots__ = ("code", "infos", "loading", "output", "registered", "timed_out")
 
     def __init__(self) -> None:
         self.infos: dict[int, DriverInfo] = {}
+        #: What the plugins loaded registered through Odibi's seams.
+        self.registered: list[Candidate] = []
         self.loading: int | None = None
         self.timed_out = False
         self.code: int | None = None
@@ -216,6 +239,8 @@ class _Supervisor:
         self._stop = threading.Event()
         #: Drivers whose child never reported them: hung, crashed or exited.
         self.cut_off: set[str] = set()
+        #: What the plugins loaded registered through Odibi's seams, from every child.
+        self.registered: list[Candidate] = []
 
     def run(self, batches: list[list[DriverInfo]]) -> dict[str, DriverInfo]:
         for batch in batches:
@@ -277,6 +302,8 @@ class _Supervisor:
             self._finish({})
             return
         results = {batch[i].name: info for i, info in outcome.infos.items()}
+        with self._lock:
+            self.registered.extend(outcome.registered)
         unreported = [i for i in range(len(batch)) if i not in outcome.infos]
         if not unreported:
             self._finish(results)
@@ -397,6 +424,10 @@ def _take(outcome: _Outcome, line: bytes) -> bool:
         message = json.loads(line)
         if "loaded" in message:
             outcome.infos[int(message["loaded"])] = DriverInfo.from_dict(message["info"])
+            outcome.registered.extend(
+                Candidate(**{k: v for k, v in c.items() if k in Candidate._fields})
+                for c in message.get("registered", ())
+            )
             outcome.loading = None
             return True
         outcome.loading = int(message["loading"])
