@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import abc
 from types import TracebackType
+from typing import TYPE_CHECKING
 from typing import Any
-from typing import Self
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self needs Python 3.11
 
 
 class Connection(abc.ABC):

@@ -184,7 +184,7 @@ def _has_callable(obj: object, name: str) -> bool:
 def _kind(factory: object) -> str:
     if isinstance(factory, type):
         return f"class {factory.__qualname__}"
-    if isinstance(factory, types.FunctionType | types.MethodType):
+    if isinstance(factory, (types.FunctionType, types.MethodType)):
         return f"function {factory.__qualname__}"
     return f"a callable {type(factory).__qualname__}"
 

@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING
 from typing import Final
 from typing import NamedTuple
+from typing import Optional
 
 if TYPE_CHECKING:
     import importlib.machinery
@@ -27,7 +28,8 @@ NAMESPACE: Final = "odibi.connections"
 
 # No ``from __future__ import annotations`` here or in resolution.py: typing
 # compiles a NamedTuple's string annotations one by one, a millisecond that
-# every process loading a driver would pay.
+# every process loading a driver would pay. So annotations evaluated at run
+# time spell ``Optional[X]``: ``X | None`` needs Python 3.10.
 class BrokenDistribution(NamedTuple):
     """A distribution offering entry points in the group whose metadata cannot be read.
 
@@ -36,7 +38,7 @@ class BrokenDistribution(NamedTuple):
     """
 
     distribution: str
-    version: str | None
+    version: Optional[str]
     path: str
     error: str
 
@@ -62,11 +64,11 @@ class Candidate(NamedTuple):
 
     name: str
     target: str
-    distribution: str | None
-    version: str | None
-    location: str | None = None
+    distribution: Optional[str]
+    version: Optional[str]
+    location: Optional[str] = None
     selected: bool = False
-    reason: str | None = None
+    reason: Optional[str] = None
     origin: str = "entry_point"
 
 
@@ -206,7 +208,7 @@ def scan(namespace: str) -> Scan:
     return Scan(candidates, sorted(metadata_files), broken)
 
 
-def _stamp(entry_points_file: str | None, metadata_dir: object, exists: bool) -> str | None:
+def _stamp(entry_points_file: Optional[str], metadata_dir: object, exists: bool) -> Optional[str]:
     """The file to stamp for a distribution's entry points: without one, its directory
     (creating the file there changes the directory's time)."""
     if entry_points_file is None:
@@ -228,7 +230,7 @@ def _rewritten_in_place(path: str) -> bool:
 
 def _builtins_first(
     candidates: list[Candidate],
-    host: tuple[str | None, str | None] | None,
+    host: Optional[tuple[Optional[str], Optional[str]]],
     metadata_files: list[str],
 ) -> list[Candidate]:
     """Odibi's built-ins (when ``host``, its version and location, is known), then ``candidates``.
@@ -248,14 +250,15 @@ def _builtins_first(
 def _entries(
     dist: "importlib.metadata.Distribution",
     namespace: str,
-    text: str | None,
-    problem: str | None,
-) -> tuple[list[tuple[str, str]], str | None]:
+    text: Optional[str],
+    problem: Optional[str],
+) -> tuple[list[tuple[str, str]], Optional[str]]:
     """``(name, value)`` of each entry point in ``namespace``, and what is wrong, if anything."""
     if problem is not None:
         return [], problem
     try:
-        return [(ep.name, ep.value) for ep in dist.entry_points.select(group=namespace)], None
+        # Python 3.9's ``dist.entry_points`` is a plain list: no ``select()``.
+        return [(ep.name, ep.value) for ep in dist.entry_points if ep.group == namespace], None
     except Exception as exc:  # a malformed line spoils importlib's whole parse
         entries, problem = _readable_entries(text or "", f"[{namespace}]")
         return entries, problem or _brief(exc)
@@ -271,8 +274,8 @@ def _metadata_file(directory: str) -> list[str]:
 
 
 def _entry_points_text(
-    dist: "importlib.metadata.Distribution", path: str | None, section: str
-) -> tuple[str | None, str | None]:
+    dist: "importlib.metadata.Distribution", path: Optional[str], section: str
+) -> tuple[Optional[str], Optional[str]]:
     """The text of ``entry_points.txt``, or why it cannot be read when it concerns ``section``."""
     try:
         return dist.read_text("entry_points.txt"), None
@@ -289,7 +292,7 @@ def _entry_points_text(
         return None, f"entry_points.txt is not UTF-8 ({exc.reason} at byte {exc.start})"
 
 
-def _readable_entries(text: str, section: str) -> tuple[list[tuple[str, str]], str | None]:
+def _readable_entries(text: str, section: str) -> tuple[list[tuple[str, str]], Optional[str]]:
     """The well-formed ``name = value`` lines of ``section``, and the first malformed line."""
     entries = []
     problem = None
@@ -328,7 +331,7 @@ def _identity(dist: "importlib.metadata.Distribution") -> str:
     return normalize_distribution(str(name)) if name else f"<unnamed {id(dist)}>"
 
 
-def module_file(target: str) -> str | None:
+def module_file(target: str) -> Optional[str]:
     """The file the target's module would be imported from, found without importing anything.
 
     Parent packages are searched through their specs, not imported, so no
@@ -356,7 +359,7 @@ def module_file(target: str) -> str | None:
     return spec.origin if spec is not None and spec.has_location else None
 
 
-def _find_spec(name: str, search: list[str] | None) -> "importlib.machinery.ModuleSpec | None":
+def _find_spec(name: str, search: Optional[list[str]]) -> "importlib.machinery.ModuleSpec | None":
     """The spec the import system would use for ``name``, without importing it."""
     for finder in sys.meta_path:
         find_spec = getattr(finder, "find_spec", None)

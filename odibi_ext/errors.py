@@ -8,6 +8,7 @@ what to do about it. The original exception of a failed load is kept as
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from collections.abc import Sequence
 from typing import Any
@@ -62,6 +63,22 @@ def copy_error(error: _Error) -> _Error:
     clone.__cause__ = error.__cause__
     clone.__suppress_context__ = error.__suppress_context__
     return clone
+
+
+def add_note(exc: BaseException, note: str) -> None:
+    """Add ``note`` to ``exc``'s ``__notes__``, as ``exc.add_note`` (PEP 678) does from 3.11.
+
+    Before Python 3.11 the note is kept the same way, where pytest and other
+    tools that read ``__notes__`` show it; the interpreter's own traceback
+    prints notes from 3.11 only.
+    """
+    if sys.version_info >= (3, 11):
+        exc.add_note(note)
+        return
+    notes = getattr(exc, "__notes__", None)
+    if not isinstance(notes, list):
+        notes = exc.__notes__ = []  # type: ignore[attr-defined,unused-ignore]
+    notes.append(note)
 
 
 class OdibiExtError(Exception):

@@ -25,7 +25,7 @@ Origin = Literal["entry_point", "registered", "builtin"]
 _SHADOWED: Final = "shadowed by a driver registered in-process"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DriverInfo:
     """Everything the registry knows about one driver, without importing it.
 

@@ -183,14 +183,13 @@ _KEYS: Final = ("on_conflict", "pins", "disabled", "allowed_distributions")
 
 def _read_table(path: str) -> dict[str, Any]:
     """The ``[odibi_ext]`` table of ``path``, checked key by key, as ``Policy`` arguments."""
-    import tomllib  # only policy files need it
-
+    from odibi_ext.textfile import parse_toml
     from odibi_ext.textfile import read_text
 
     where = f"policy file {path}"
     text = read_text(path, what="policy file")
     try:
-        document = tomllib.loads(text)
+        document = parse_toml(text)
     except ValueError as exc:  # TOMLDecodeError, an integer too long
         raise ValueError(f"{where} is not valid TOML: {exc}") from None
     except RecursionError:
@@ -279,7 +278,7 @@ def _toml_type(value: Any) -> str:
         (dict, "a table"),
     )
     kind = next((name for cls, name in kinds if isinstance(value, cls)), "a value")
-    if isinstance(value, bool | int | float | datetime.date | datetime.time):
+    if isinstance(value, (bool, int, float, datetime.date, datetime.time)):
         shown = str(value).lower() if isinstance(value, bool) else str(value)
         return f"{kind} ({shown[:40]})"
     return kind

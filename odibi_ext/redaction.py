@@ -258,7 +258,7 @@ def _redact_value(value: Any, depth: int) -> Any:
         return MASK
     if isinstance(value, Mapping):
         return _redact_mapping(value, depth)
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return [_redact_value(item, depth + 1) for item in value]
     if isinstance(value, str):
         return redact_text(value)
@@ -271,7 +271,7 @@ def _secrets(value: Any, secret: bool, depth: int) -> Iterator[str]:
     if isinstance(value, Mapping):
         for key, item in value.items():
             yield from _secrets(item, secret or is_secret_key(key), depth + 1)
-    elif isinstance(value, list | tuple):
+    elif isinstance(value, (list, tuple)):
         for item in value:
             yield from _secrets(item, secret, depth + 1)
     elif secret and value is not None and not isinstance(value, bool):

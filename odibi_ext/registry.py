@@ -28,6 +28,7 @@ from odibi_ext.errors import DriverConflictError
 from odibi_ext.errors import DriverLoadError
 from odibi_ext.errors import DriverNotFoundError
 from odibi_ext.errors import InvalidFactoryError
+from odibi_ext.errors import add_note
 from odibi_ext.errors import copy_error
 from odibi_ext.errors import describe_name
 from odibi_ext.errors import describe_provider
@@ -258,9 +259,10 @@ class ConnectionRegistry:
         try:
             connection = factory(name, config)
         except Exception as exc:
-            exc.add_note(
+            add_note(
+                exc,
                 f"raised by driver {describe_name(type_name)} "
-                f"({describe_provider(distribution, version)}) while creating connection {name!r}"
+                f"({describe_provider(distribution, version)}) while creating connection {name!r}",
             )
             raise
         except KeyboardInterrupt:

@@ -180,7 +180,7 @@ def _wrap(text: str, *, indent: str, first: str = "", cut: bool = False) -> list
 
 
 def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
-    return _GAP.join(_fit(cell, width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+    return _GAP.join(_fit(cell, width) for cell, width in zip(cells, widths)).rstrip()
 
 
 def _fit(cell: str, width: int) -> str:

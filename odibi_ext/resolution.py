@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from typing import Final
 from typing import Literal
 from typing import NamedTuple
+from typing import Optional
 
 from odibi_ext.discovery import Candidate
 from odibi_ext.discovery import normalize_distribution
@@ -60,10 +61,10 @@ class _Unrestricted:
     on_conflict: Final = "error"
     disabled: "Final[frozenset[str]]" = frozenset()
 
-    def allows(self, distribution: str | None) -> bool:
+    def allows(self, distribution: Optional[str]) -> bool:
         return True
 
-    def pin_for(self, type_name: str) -> str | None:
+    def pin_for(self, type_name: str) -> Optional[str]:
         return None
 
     def describe(self) -> str:
@@ -81,12 +82,12 @@ class Resolution(NamedTuple):
     name: str
     verdict: Verdict
     candidates: tuple[Candidate, ...]
-    reason: str | None = None
+    reason: Optional[str] = None
     #: For a conflict: the candidates that compete for the name.
     contenders: tuple[Candidate, ...] = ()
 
     @property
-    def selected(self) -> Candidate | None:
+    def selected(self) -> Optional[Candidate]:
         """The candidate that will be loaded, if any."""
         return next((c for c in self.candidates if c.selected), None)
 
@@ -130,7 +131,7 @@ def _resolve(name: str, group: list[Candidate], policy: "Rules") -> "Resolution"
                 f"allowed_distributions ({policy.describe()})"
             )
 
-    def verdict(kind: Verdict, reason: str | None, chosen: int | None = None) -> Resolution:
+    def verdict(kind: Verdict, reason: Optional[str], chosen: Optional[int] = None) -> Resolution:
         contenders = tuple(group[p] for p in remaining) if kind == "conflict" else ()
         annotated = tuple(
             candidate._replace(selected=position == chosen, reason=notes.get(position))
@@ -238,7 +239,7 @@ def _conflict_message(name: str, contenders: list[Candidate], offered: str) -> s
     return message
 
 
-def _normalized(candidate: Candidate) -> str | None:
+def _normalized(candidate: Candidate) -> Optional[str]:
     if candidate.distribution is None:
         return None
     return normalize_distribution(candidate.distribution)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from typing import Any
 from typing import Final
 
@@ -101,9 +102,7 @@ def _parse(text: str, kind: str) -> Any:
         import json
 
         return json.loads(text)
-    import tomllib
-
-    return tomllib.loads(text)
+    return parse_toml(text)
 
 
 def _json_type(value: Any) -> str:
@@ -114,3 +113,16 @@ def _json_type(value: Any) -> str:
     if isinstance(value, (int, float)):
         return "a number"
     return "a string" if isinstance(value, str) else "an array"
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """The TOML document ``text`` as a dict: ``tomllib`` from Python 3.11, ``tomli`` before.
+
+    Raises :class:`ValueError` (``TOMLDecodeError``) when ``text`` is not TOML.
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib  # loaded on first use: only policy and TOML config files need it
+    else:
+        import tomli as tomllib
+
+    return tomllib.loads(text)

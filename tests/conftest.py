@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -104,27 +102,3 @@ def odibi_host() -> Iterator[ModuleType]:
     yield odibi
     root.handlers[:] = handlers
     root.setLevel(level)
-
-
-@pytest.fixture(scope="session")
-def faulty_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """odibi-faulty pip-installed into a directory of its own (put it on PYTHONPATH)."""
-    target = tmp_path_factory.mktemp("faulty")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--target",
-            str(target),
-            str(SAMPLES / "odibi-faulty"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    return target

@@ -223,7 +223,7 @@ def row_for(text: str, type_name: str) -> dict[str, str]:
     header, rows = table_rows(text)
     matching = [row for row in rows if row[0] == type_name]
     assert len(matching) == 1, f"expected one row for {type_name!r} in:\n{text}"
-    return dict(zip(header, matching[0], strict=False))
+    return dict(zip(header, matching[0]))
 
 
 def detail_fields(text: str) -> dict[str, str]:

@@ -7,8 +7,10 @@ would use them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -293,3 +295,64 @@ def test_install_and_uninstall_are_seen_by_the_next_process(venv: Venv, tmp_path
     assert uninstall.returncode == 0, uninstall.stderr
     assert "faulty-exit" not in names()
     assert "sqlite" in names()
+
+
+def quick_start_blocks() -> list[str]:
+    """The ``bash`` blocks of the README's Quick start, as written there."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Quick start\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^```bash\n(.*?)^```", section, flags=re.DOTALL | re.MULTILINE)
+
+
+def test_the_quick_start(tmp_path: Path) -> None:
+    """The Quick start's first block, verbatim, in a fresh copy of the checkout.
+
+    Its second block (``pip install -e '.[test]'``, ``python -m pytest``) is
+    what ``.ci/run`` does; every other command in the docs runs through the
+    top-level ``conftest.py``.
+    """
+    first, second = quick_start_blocks()
+    assert first.startswith("python3 -m venv .venv && . .venv/bin/activate\n")
+    assert second.splitlines() == ["pip install -e '.[test]'", "python -m pytest"]
+    checkout = tmp_path / "odibi-ext"
+    shutil.copytree(
+        REPO,
+        checkout,
+        ignore=shutil.ignore_patterns(".*", "*.egg-info", "build", "out", "site", "__pycache__"),
+    )
+    suite_bin = Path(sys.executable).parent
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ODIBI_", "PYTHON", "VIRTUAL_ENV"))
+    }
+    # python3 is the machine's, not this suite's; pip keeps its cache (HOME untouched).
+    env["PATH"] = os.pathsep.join(
+        entry for entry in env["PATH"].split(os.pathsep) if Path(entry) != suite_bin
+    )
+    env.update(ODIBI_EXT_CACHE_DIR=str(tmp_path / "cache"), PIP_DISABLE_PIP_VERSION_CHECK="1")
+
+    try:
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", first],
+            cwd=checkout,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the Quick start did not finish within 30 minutes")
+
+    assert result.returncode == 0, result.stdout[-5000:]
+    assert (checkout / ".venv" / "bin" / "odibi-ext").exists()
+    assert re.search(r"^sqlite +available +odibi-sqlite +1\.0\.0 ", result.stdout, re.MULTILINE)
+    assert re.search(r"^local +available +odibi +\d", result.stdout, re.MULTILINE)
+    assert "connection type 'sqlite': driver odibi-sqlite 1.0.0" in result.stdout
+    assert "Pipeline 'orders' completed successfully" in result.stdout
+    out = checkout / "examples" / "orders" / "out"
+    with contextlib.closing(sqlite3.connect(out / "warehouse.db")) as database:
+        assert database.execute("select count(*) from orders").fetchone() == (48,)
+    assert (out / "exports" / "large_orders.csv").read_text(encoding="utf-8").count("\n") > 1

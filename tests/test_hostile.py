@@ -1025,7 +1025,7 @@ def test_any_entry_point_names_and_values_give_drivers_or_failed_drivers(
         (root / "markers").mkdir()
         site = FakeSite(root, root / "markers")
         site.module(GOOD_MODULE, ANY_FACTORY)
-        for dist, entries in zip(DISTRIBUTIONS, sections, strict=False):
+        for dist, entries in zip(DISTRIBUTIONS, sections):
             text = f"[{NAMESPACE}]\n" + "".join(f"{name} = {value}\n" for name, value in entries)
             if other_group:
                 text += f"[console_scripts]\nhyp = {SAFE_PREFIX}x:main\n"
@@ -1206,7 +1206,7 @@ def secrets_and_public_text(config: Mapping[Any, Any]) -> tuple[set[str], list[s
                 if not secret:
                     public.append(json.dumps(key, ensure_ascii=False))
                 visit(item, secret or looks_secret(key))
-        elif isinstance(value, list | tuple):
+        elif isinstance(value, (list, tuple)):
             for item in value:
                 visit(item, secret)
         elif secret:
@@ -1229,10 +1229,10 @@ def assert_redacted(original: Any, redacted: Any) -> None:
                 assert redacted[key] == MASK
             else:
                 assert_redacted(value, redacted[key])
-    elif isinstance(original, list | tuple):
+    elif isinstance(original, (list, tuple)):
         assert isinstance(redacted, list)
         assert len(redacted) == len(original)
-        for item, masked in zip(original, redacted, strict=True):
+        for item, masked in zip(original, redacted):
             assert_redacted(item, masked)
     elif isinstance(original, str):
         assert redacted == redact_text(original)

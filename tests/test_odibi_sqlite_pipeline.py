@@ -432,7 +432,7 @@ def check_example_outputs(home: Path) -> None:
     exported = pd.read_csv(home / "out" / "exports" / "large_orders.csv")
     assert 0 < len(exported) < 48
     assert sorted(exported["order_id"]) == sorted(large)
-    for order_id, amount in zip(exported["order_id"], exported["amount"], strict=True):
+    for order_id, amount in zip(exported["order_id"], exported["amount"]):
         assert amount == pytest.approx(large[order_id], rel=1e-12)  # through CSV text
     assert (home / "out" / "odibi" / "stories").is_dir()
 

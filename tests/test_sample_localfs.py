@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import UTC
 from datetime import datetime
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +186,7 @@ def test_catalog_lists_data_files_with_sizes_and_times(conn: Any, base: Path) ->
         assert dataset["kind"] == "file"
         assert dataset["size_bytes"] == status.st_size
         assert datetime.fromisoformat(dataset["modified"]) == datetime.fromtimestamp(
-            status.st_mtime, tz=UTC
+            status.st_mtime, tz=timezone.utc
         )
         assert dataset["modified"].endswith("+00:00")
     assert [d["format"] for d in listed.values()] == ["csv", "tsv", "parquet", "jsonl"]
@@ -391,7 +391,7 @@ def test_profile_of_jsonl_is_not_implemented(conn: Any) -> None:
 
 
 def test_freshness_is_the_file_modification_time(conn: Any, base: Path) -> None:
-    moment = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC).timestamp()
+    moment = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc).timestamp()
     os.utime(base / "people.csv", (moment, moment))
     assert conn.get_freshness("people.csv") == {
         "dataset": "people.csv",

@@ -28,7 +28,7 @@ except ImportError:  # not installed: use the source tree
 HOSTILE = 'x"; drop table y; --'
 
 
-class OdibiStyleEnum(str, enum.Enum):  # noqa: UP042  # enum.StrEnum's str() is the value
+class OdibiStyleEnum(str, enum.Enum):  # enum.StrEnum's str() is the value
     """Shaped like Odibi's ValidationMode and ConnectionType: str() is not the value."""
 
     EAGER = "eager"

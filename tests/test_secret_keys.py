@@ -89,7 +89,7 @@ def cased(word: str) -> st.SearchStrategy[str]:
 
 def joined(parts: list[str], separators: list[str]) -> str:
     out = parts[0]
-    for part, separator in zip(parts[1:], separators, strict=False):
+    for part, separator in zip(parts[1:], separators):
         out += separator + part
     return out
 

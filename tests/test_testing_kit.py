@@ -208,7 +208,7 @@ def test_odibi_site_is_first_on_sys_path_in_the_tests_directory(
     assert repr(odibi_site) == f"<TemporarySite root={str(odibi_site.root)!r}>"
 
 
-README_CONTRACT = """\
+DOCUMENTED_CONTRACT = """\
 from odibi_ext.testing import DriverContract
 
 class TestContract(DriverContract):
@@ -217,10 +217,10 @@ class TestContract(DriverContract):
 """
 
 
-def test_the_readme_contract_runs_the_whole_suite_under_plain_pytest(tmp_path: Path) -> None:
-    assert README_CONTRACT in (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_documented_contract_runs_the_whole_suite_under_plain_pytest(tmp_path: Path) -> None:
+    assert DOCUMENTED_CONTRACT in (ROOT / "docs" / "driver-authors.md").read_text(encoding="utf-8")
     (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_contract.py").write_text(README_CONTRACT, encoding="utf-8")
+    (tmp_path / "tests" / "test_contract.py").write_text(DOCUMENTED_CONTRACT, encoding="utf-8")
 
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs"],
@@ -238,7 +238,9 @@ def test_the_readme_contract_runs_the_whole_suite_under_plain_pytest(tmp_path: P
     assert "invalid_config is not set" in result.stdout
 
 
-def test_the_readme_registry_example(odibi_registry: ConnectionRegistry, tmp_path: Path) -> None:
+def test_the_documented_registry_example(
+    odibi_registry: ConnectionRegistry, tmp_path: Path
+) -> None:
     import odibi_sqlite
 
     odibi_registry.register("sqlite", odibi_sqlite.create)

@@ -16,6 +16,7 @@ from odibi_ext.cli.parser import UsageError
 from odibi_ext.cli.status_codes import EXIT_FAILED
 from odibi_ext.cli.status_codes import EXIT_OK
 from odibi_ext.errors import OdibiExtError
+from odibi_ext.errors import add_note
 from odibi_ext.errors import describe_exception
 from odibi_ext.errors import describe_provider
 from odibi_ext.redaction import SECRET_WORDS
@@ -63,7 +64,7 @@ def connect(
             try:
                 _close(connection)
             except Exception as close_error:  # the validate() error is the one to report
-                _add_note(exc, f"close() failed too: {describe_exception(close_error)}")
+                add_note(exc, f"close() failed too: {describe_exception(close_error)}")
             raise
         _close(connection)
         report["ok"] = True
@@ -117,12 +118,6 @@ def _close(connection: Any) -> None:
     close = getattr(connection, "close", None)
     if callable(close):
         close()
-
-
-def _add_note(exc: BaseException, note: str) -> None:
-    add_note = getattr(exc, "add_note", None)  # Python 3.11 and later
-    if add_note is not None:
-        add_note(note)
 
 
 def _describe(exc: BaseException) -> str:

@@ -14,10 +14,11 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 from typing import Final
+from typing import Optional
 
 import pytest
 
-Problem = tuple[str, str] | None
+Problem = Optional[tuple[str, str]]
 
 #: Names that break naive string formatting of SQL: quotes, spaces, a statement.
 HOSTILE_TABLE: Final = 'contract "t" ; DROP TABLE x; --'

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 DEFAULT_IMPORT_TIMEOUT: Final = 30.0
 
 
-class StandInValidationMode(enum.StrEnum):
+class StandInValidationMode(str, enum.Enum):
     """The values of Odibi's ``ValidationMode``, for environments without Odibi."""
 
     LAZY = "lazy"

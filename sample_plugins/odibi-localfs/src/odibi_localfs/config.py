@@ -19,7 +19,7 @@ _TRUE: Final = frozenset({"true", "1", "yes", "on"})
 _FALSE: Final = frozenset({"false", "0", "no", "off"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class LocalConfig:
     """Where a local connection's files live, as configured."""
 

@@ -8,8 +8,8 @@ import os
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
-from datetime import UTC
 from datetime import datetime
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +158,7 @@ class LocalConnection(Connection):
         wanted = _chosen(dataset, header, columns)
         stats = {
             name: _column_stats(values)
-            for name, values in zip(header, formats.column_values(header, rows), strict=True)
+            for name, values in zip(header, formats.column_values(header, rows))
             if name in wanted
         }
         return {
@@ -328,4 +328,4 @@ def _non_negative(argument: str, value: object) -> int:
 
 
 def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat()
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat()

@@ -52,7 +52,7 @@ def schema(path: Path, fmt: str) -> dict[str, Any]:
         header, rows = read_delimited(path, fmt, SCHEMA_SAMPLE)
         columns = [
             {"name": name, "type": infer_text_type(values), "nullable": "" in values}
-            for name, values in zip(header, column_values(header, rows), strict=True)
+            for name, values in zip(header, column_values(header, rows))
         ]
         return {"format": fmt, "sampled_rows": len(rows), "columns": columns}
     with contextlib.closing(read_records(path)) as stream:

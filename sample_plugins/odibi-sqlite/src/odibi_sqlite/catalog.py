@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import fnmatch
 import sqlite3
-from datetime import UTC
 from datetime import datetime
+from datetime import timezone
 from typing import Any
 from typing import Final
 
@@ -120,7 +120,7 @@ def preview(db: sqlite3.Connection, table: str, rows: int, columns: list[str]) -
     return {
         "dataset": dataset_ref(table, sql.kind(db, table), total),
         "columns": list(columns),
-        "rows": [dict(zip(columns, row, strict=True)) for row in found],
+        "rows": [dict(zip(columns, row)) for row in found],
         "total_rows": total,
         "truncated": total > len(found),
         "format": None,
@@ -150,4 +150,4 @@ def _summary(
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat()
+    return datetime.now(timezone.utc).isoformat()

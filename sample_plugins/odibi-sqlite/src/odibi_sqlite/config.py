@@ -22,7 +22,7 @@ _TRUE: Final = frozenset({"true", "1", "yes", "on"})
 _FALSE: Final = frozenset({"false", "0", "no", "off"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SQLiteConfig:
     """What a SQLite connection opens, and how."""
 
@@ -106,7 +106,7 @@ def _timeout(value: object) -> float:
             raise ValueError(
                 f"{DRIVER}: config key 'timeout' must be a number of seconds, not {value!r}"
             ) from None
-    elif isinstance(value, int | float) and not isinstance(value, bool):
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
         number = float(value)
     else:
         raise TypeError(

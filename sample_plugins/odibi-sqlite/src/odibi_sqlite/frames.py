@@ -14,13 +14,12 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 from typing import Final
-from typing import TypeAlias
 
 from odibi_sqlite.config import DRIVER
 from odibi_sqlite.sql import quote_identifier
 
 #: A ``pandas.DataFrame`` (pandas is optional here, and ships no type hints).
-DataFrame: TypeAlias = Any
+DataFrame = Any
 #: Odibi's write modes as ``if_exists``: overwrite -> replace, append, fail.
 IF_EXISTS: Final = ("replace", "append", "fail")
 
@@ -128,7 +127,7 @@ def _exists(db: sqlite3.Connection, schema: str, table: str) -> bool:
 def _create(target: str, df: DataFrame, columns: list[str]) -> str:
     definitions = ", ".join(
         f"{quote_identifier(name)} {_affinity(df[original].dtype)}"
-        for name, original in zip(columns, df.columns, strict=True)
+        for name, original in zip(columns, df.columns)
     )
     return f"CREATE TABLE {target} ({definitions})"
 
@@ -152,13 +151,13 @@ def _rows(df: DataFrame) -> list[tuple[Any, ...]]:
 def _value(value: object) -> Any:
     """A value sqlite3 can bind: NaN/NaT/NA are NULL, numpy scalars Python ones,
     timestamps ISO text, anything else unknown its str()."""
-    if value is None or isinstance(value, str | bytes | bool | int):
+    if value is None or isinstance(value, (str, bytes, bool, int)):
         return value
     if isinstance(value, float):
         return None if math.isnan(value) else value
     if _is_missing(value):
         return None
-    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return (
             value.isoformat(sep=" ") if isinstance(value, datetime.datetime) else value.isoformat()
         )
