@@ -267,8 +267,8 @@ class _Supervisor:
                 thread = threading.Thread(
                     target=self._work_loop, name=f"odibi-ext-isolate-{n}", daemon=True
                 )
-                threads.append(thread)
                 thread.start()
+                threads.append(thread)  # only once started: join() refuses a thread before
             self._wait_for_the_work()
         finally:
             self._stop.set()
