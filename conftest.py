@@ -49,11 +49,11 @@ RUN_ELSEWHERE: dict[str, str] = {
     "pip install -e '.[test,lint]'": ".ci/run (installs '.[test,lint,docs]')",
     "python -m pytest": ".ci/run (this suite)",
     "ruff check . && ruff format --check . && mypy --strict odibi_ext": ".ci/run",
-    "python benchmarks/bench.py": (
-        "benchmarks/ (minutes of measuring: run by hand, never in the suite)"
-    ),
+    "python -m benchmarks --quick": "tests/test_benchmarks.py (the quick run, end to end)",
     "pip install -e '.[docs]'": ".ci/run (installs '.[test,lint,docs]')",
     "mkdocs build --strict": ".ci/run",
+    "pip install nox": ".ci/run (installs 'nox>=2024.4')",
+    "nox -s odibi_releases": ".ci/run",
     "pip install -e . pytest && pytest": (
         "the '# tests/test_contract.py' blocks above it, run under pytest here"
     ),

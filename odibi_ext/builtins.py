@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from odibi_ext.discovery import HOST_DISTRIBUTION
-from odibi_ext.discovery import Candidate
-from odibi_ext.discovery import module_file
+from odibi_ext.candidates import HOST_DISTRIBUTION
+from odibi_ext.candidates import Candidate
+from odibi_ext.candidates import module_file
 
 LOG = logging.getLogger(__name__)
 

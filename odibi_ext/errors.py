@@ -184,6 +184,31 @@ class DriverLoadError(OdibiExtError):
         return error
 
     @classmethod
+    def in_progress(
+        cls, *, type_name: str, target: str, distribution: str | None, version: str | None
+    ) -> DriverLoadError:
+        """The error for asking for a driver while its own import is under way.
+
+        From the importing thread, or from a thread it started and waits for:
+        waiting would never end. ``loading`` is True on it.
+        """
+        error = cls(
+            f"driver {describe_name(type_name)} ({describe_provider(distribution, version)}, "
+            f"{target!r}) is still being imported: its module asked for it, or a thread it "
+            f"started and waits for did. Ask for the driver after its module has finished "
+            f"importing",
+            type_name=type_name,
+            target=target,
+            distribution=distribution,
+            version=version,
+        )
+        error.loading = True
+        return error
+
+    #: Whether the driver was asked for while its own import was under way.
+    loading = False
+
+    @classmethod
     def invalid_target(
         cls, *, type_name: str, target: str, distribution: str | None, version: str | None
     ) -> DriverLoadError:
@@ -218,12 +243,25 @@ class InvalidFactoryError(DriverLoadError):
         actual: str,
     ) -> None:
         self.actual = actual
-        where = f"target {target!r} from {describe_provider(distribution, version)}"
+        if target.startswith("<registered"):
+            by = target[len("<registered") : -1].strip() or "in-process"
+            where = f"registered {by}" + (
+                f" from {describe_provider(distribution, version)}" if distribution else ""
+            )
+            fix = (
+                f"fix the factory passed to register_connection_factory in "
+                f"{distribution or 'your code'}"
+            )
+        else:
+            where = f"target {target!r} from {describe_provider(distribution, version)}"
+            fix = (
+                f"fix the entry point or the factory's signature in "
+                f"{distribution or 'the providing distribution'}"
+            )
         message = (
             f"driver {describe_name(type_name)} ({where}) is not a valid factory: expected a "
             f"callable accepting {self.expected}, got {actual}. A factory is called as "
-            f"factory(name, config) and returns a connection; fix the entry point or the "
-            f"factory's signature in {distribution or 'the providing distribution'}."
+            f"factory(name, config) and returns a connection; {fix}."
         )
         super().__init__(
             message,
@@ -321,13 +359,19 @@ class ConnectionFailedError(OdibiExtError, RuntimeError):
         distribution: str | None,
         version: str | None,
         connection: str,
+        secrets: Iterable[str] = (),
     ) -> None:
         self.distribution = distribution
         self.version = version
         dist = distribution or "the driver"
+        raised = describe_exception(exc)
+        if secrets:  # the config's secret values must not reach the message
+            from odibi_ext.redaction import mask_text
+
+            raised = mask_text(raised, secrets)
         message = (
             f"driver {describe_name(type_name)} from {describe_provider(distribution, version)} "
-            f"raised {describe_exception(exc)} while creating connection {connection!r}. A "
+            f"raised {raised} while creating connection {connection!r}. A "
             f"factory must raise an exception, not end the process: report this to the "
             f"maintainers of {dist}"
         )

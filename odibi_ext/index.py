@@ -211,6 +211,43 @@ def _is_backport_path_finder(finder: object) -> bool:
     return kind.__module__ == "importlib_metadata" and kind.__name__ == "MetadataPathFinder"
 
 
+def extra_names(namespace: str) -> dict[str, str]:
+    """Type names plugins registered at import, as remembered: name -> the driver whose
+    import registered it. A hint only (the driver is imported, then the name looked up);
+    empty when caching is off or nothing is remembered for this ``sys.path``."""
+    filename = _extras_file(namespace)
+    if filename is None:
+        return {}
+    try:
+        with open(filename, "rb") as file:
+            if not _trusted(os.fstat(file.fileno())):
+                return {}
+            data = json.loads(file.read())
+        extras = data["extra_names"]
+        if data["format"] != FORMAT or not isinstance(extras, dict):
+            return {}
+        return {str(k): str(v) for k, v in extras.items() if isinstance(v, str)}
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, MemoryError):
+        return {}
+
+
+def remember_extra_names(namespace: str, extras: dict[str, str]) -> None:
+    """Remember :func:`extra_names` for the next process on this ``sys.path``."""
+    filename = _extras_file(namespace)
+    if filename is not None:
+        known = extra_names(namespace)
+        known.update(extras)
+        _write(filename, {"format": FORMAT, "extra_names": known, "candidates": []})
+
+
+def _extras_file(namespace: str) -> str | None:
+    directory = cache_dir()
+    if directory is None:
+        return None
+    key = _key(f"{namespace} extra names", discovery.path_entries())
+    return os.path.join(directory, f"{_PREFIX}{key}{_SUFFIX}")
+
+
 def _key(namespace: str, entries: list[str]) -> str:
     identity = [FORMAT, namespace, sys.executable, sys.prefix, sys.version, entries]
     return _digest(json.dumps(identity))[:_KEY_LENGTH]

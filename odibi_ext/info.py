@@ -102,12 +102,14 @@ def entry_point_info(
     else:
         status = "available"
     shown = _shown_candidates(resolution)
+    if reason is None and shown and all(c.registered_by for c in shown):
+        reason = "registered by " + ", ".join(dict.fromkeys(str(c.registered_by) for c in shown))
     return DriverInfo(
         name=resolution.name,
         target=_joined(c.target for c in shown) or "",
         distribution=_joined(c.distribution for c in shown),
         version=_joined(c.version for c in shown),
-        origin="builtin" if all(c.origin == "builtin" for c in shown) else "entry_point",
+        origin=_origin(shown),
         status=status,
         load_ms=load_ms,
         error=error,
@@ -124,8 +126,21 @@ def registered_info(
     *,
     disabled_by: str | None,
     shadowed: tuple[Candidate, ...],
+    failure: DriverLoadError | None = None,
 ) -> DriverInfo:
     """What is known of an in-process driver; ``shadowed`` are installed ones it hides."""
+    if failure is not None:  # registered as a host accepts it, refused by the contract
+        return DriverInfo(
+            name=type_name,
+            target=REGISTERED_TARGET,
+            distribution=None,
+            version=None,
+            origin="registered",
+            status="failed",
+            error=describe_exception(failure),
+            reason=str(failure),
+            candidates=tuple(c._replace(selected=False, reason=_SHADOWED) for c in shadowed),
+        )
     return DriverInfo(
         name=type_name,
         target=REGISTERED_TARGET,
@@ -139,6 +154,15 @@ def registered_info(
         signature=None if disabled_by else describe_signature(factory),
         doc=None if disabled_by else first_paragraph(factory),
     )
+
+
+def _origin(shown: tuple[Candidate, ...]) -> Origin:
+    origins = {c.origin for c in shown}
+    if origins == {"builtin"}:
+        return "builtin"
+    if origins == {"registered"}:
+        return "registered"
+    return "entry_point"
 
 
 def _shown_candidates(resolution: Resolution) -> tuple[Candidate, ...]:

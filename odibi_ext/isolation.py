@@ -17,6 +17,11 @@ CPU count and by the file descriptors left. A child starts in isolated mode
 runs before it adopts the parent's ``sys.path``), in a process group of its
 own that is killed when it is done, so nothing a plugin spawned outlives the
 check; a child whose parent dies kills its group too.
+
+The caller may follow the work through a ``progress`` callback (drivers done
+of the total, and the one being waited for), called in the caller's own
+thread; a Ctrl-C (``KeyboardInterrupt``) stops the check at any point, killing
+every child first.
 """
 
 from __future__ import annotations
@@ -34,10 +39,13 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from typing import IO
 from typing import Any
 from typing import Final
+from typing import NamedTuple
 
+from odibi_ext.discovery import Candidate
 from odibi_ext.info import DriverInfo
 from odibi_ext.registry import ConnectionRegistry
 
@@ -51,6 +59,8 @@ BATCH_SIZE: Final = 100
 
 #: How often a waiting parent looks at its children, in seconds.
 _POLL_S: Final = 0.05
+#: How long, in all, a stopping check waits for its worker threads, in seconds.
+_JOIN_S: Final = 5.0
 #: File descriptors the parent holds per running child (result pipe, output
 #: file, the child's stdin pipe and subprocess's own pipe while it starts).
 _FDS_PER_CHILD: Final = 5
@@ -68,11 +78,25 @@ _CHILD: Final = (
 )
 
 
+class Progress(NamedTuple):
+    """How far :func:`check_isolated` is: what its ``progress`` callback receives."""
+
+    #: Drivers with a verdict so far.
+    done: int
+    #: Drivers loaded in child processes, in all.
+    total: int
+    #: The driver loading for the longest time: the one the check waits for (None between two).
+    waiting_for: str | None
+    #: Whole seconds ``waiting_for`` has been loading.
+    waited_s: int
+
+
 def check_isolated(
     registry: ConnectionRegistry,
     *,
     timeout: float = DEFAULT_TIMEOUT,
     jobs: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> list[DriverInfo]:
     """A :class:`DriverInfo` for every driver, each loadable one loaded in a child process.
 
@@ -82,6 +106,10 @@ def check_isolated(
     the CPU count) bounds how many children run at once. Never raises for a
     plugin's fault; ``ValueError`` for a ``timeout`` or ``jobs`` out of range.
     ``KeyboardInterrupt`` kills every child before it propagates.
+
+    ``progress`` is called in the calling thread with a :class:`Progress`
+    when the work starts, whenever it changes (at most a few times a second),
+    and when it ends; what it raises stops the check as a Ctrl-C would.
     """
     if not 0 < timeout <= MAX_TIMEOUT:  # also refuses nan
         raise ValueError(f"timeout must be above 0 and at most {MAX_TIMEOUT:g} s, not {timeout}")
@@ -94,8 +122,16 @@ def check_isolated(
     workers = max(1, min(jobs or os.cpu_count() or 1, _fd_budget(), len(probed)))
     size = max(1, min(BATCH_SIZE, -(-len(probed) // workers)))
     batches = [probed[start : start + size] for start in range(0, len(probed), size)]
-    results = _Supervisor(_request(registry), timeout, workers).run(batches)
-    return [results.get(info.name, info) for info in infos]
+    supervisor = _Supervisor(_request(registry), timeout, workers, progress)
+    results = supervisor.run(batches)
+    if not supervisor.registered:
+        return [results.get(info.name, info) for info in infos]
+    registry.note_registrations(supervisor.registered)
+    touched = {candidate.name for candidate in supervisor.registered}
+    return [
+        registry.info(name) if name in touched else results.get(name, registry.info(name))
+        for name in registry.names()
+    ]
 
 
 def load_isolated(
@@ -129,14 +165,26 @@ def probe(request: dict[str, Any]) -> None:
         os.dup2(devnull.fileno(), 0)
     _watch_parent(request["parent"])
     from odibi_ext.errors import OdibiExtError
+    from odibi_ext.odibi import watching
     from odibi_ext.policy import Policy
 
     registry = ConnectionRegistry(request["namespace"], policy=Policy(**request["policy"]))
-    for position, name in enumerate(request["names"]):
-        _send(channel, {"loading": position})
-        with contextlib.suppress(OdibiExtError):  # recorded; info() below reports it
-            registry.get(name)
-        _send(channel, {"loaded": position, "info": registry.info(name).to_dict()})
+    reported = 0
+    with watching(registry):  # what plugins register through Odibi's seams is reported too
+        for position, name in enumerate(request["names"]):
+            _send(channel, {"loading": position})
+            with contextlib.suppress(OdibiExtError):  # recorded; info() below reports it
+                registry.get(name)
+            registered = registry.registrations()
+            _send(
+                channel,
+                {
+                    "loaded": position,
+                    "info": registry.info(name).to_dict(),
+                    "registered": [c._asdict() for c in registered[reported:]],
+                },
+            )
+            reported = len(registered)
     # Skip interpreter shutdown: a plugin's atexit hooks or non-daemon threads
     # must not turn a finished probe into a timeout.
     os._exit(0)
@@ -190,10 +238,12 @@ def _fd_budget() -> int:
 class _Outcome:
     """What one child reported before it ended: verdicts, and the driver it was loading."""
 
-    __slots__ = ("code", "infos", "loading", "output", "timed_out")
+    __slots__ = ("code", "infos", "loading", "output", "registered", "timed_out")
 
     def __init__(self) -> None:
         self.infos: dict[int, DriverInfo] = {}
+        #: What the plugins loaded registered through Odibi's seams.
+        self.registered: list[Candidate] = []
         self.loading: int | None = None
         self.timed_out = False
         self.code: int | None = None
@@ -204,10 +254,17 @@ class _Supervisor:
     """Runs batches in children, ``workers`` at a time; splits a batch around a driver that
     hangs or kills its child; kills every child on the way out."""
 
-    def __init__(self, request: dict[str, Any], timeout: float, workers: int) -> None:
+    def __init__(
+        self,
+        request: dict[str, Any],
+        timeout: float,
+        workers: int,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> None:
         self._request = request
         self._timeout = timeout
         self._workers = workers
+        self._progress = progress
         self._work: queue.Queue[list[DriverInfo]] = queue.Queue()
         self._results: dict[str, DriverInfo] = {}
         self._lock = threading.Condition()
@@ -216,26 +273,65 @@ class _Supervisor:
         self._stop = threading.Event()
         #: Drivers whose child never reported them: hung, crashed or exited.
         self.cut_off: set[str] = set()
+        #: What the plugins loaded registered through Odibi's seams, from every child.
+        self.registered: list[Candidate] = []
+        #: What the progress counts: drivers judged, and those loading since when.
+        self._total = 0
+        self._judged: set[str] = set()
+        self._loading: dict[str, float] = {}
 
     def run(self, batches: list[list[DriverInfo]]) -> dict[str, DriverInfo]:
+        self._total = sum(len(batch) for batch in batches)
         for batch in batches:
             self._submit(batch)
-        threads = [
-            threading.Thread(target=self._work_loop, name=f"odibi-ext-isolate-{n}", daemon=True)
-            for n in range(self._workers)
-        ]
-        for thread in threads:
-            thread.start()
+        threads: list[threading.Thread] = []
+        # Everything from the first thread started on sits in the try: a Ctrl-C
+        # at any point kills every child already started.
         try:
-            with self._lock:
-                while self._unfinished:
-                    self._lock.wait(_POLL_S * 4)
+            for n in range(self._workers):
+                thread = threading.Thread(
+                    target=self._work_loop, name=f"odibi-ext-isolate-{n}", daemon=True
+                )
+                thread.start()
+                threads.append(thread)  # only once started: join() refuses a thread before
+            self._wait_for_the_work()
         finally:
             self._stop.set()
             self._kill_all()
+            deadline = time.monotonic() + _JOIN_S
             for thread in threads:
-                thread.join(5.0)
+                thread.join(max(0.0, deadline - time.monotonic()))
         return self._results
+
+    def _wait_for_the_work(self) -> None:
+        """Return when every batch is finished, reporting progress meanwhile.
+
+        The waits are short, whatever happens: a signal the kernel delivers to
+        another thread does not wake this one, and only this (the main) thread
+        raises ``KeyboardInterrupt``; a short wait acts on it within
+        :data:`_POLL_S` times four.
+        """
+        shown = None
+        while True:
+            with self._lock:
+                if shown is not None and self._unfinished:  # the first report comes at once
+                    self._lock.wait(_POLL_S * 4)
+                if not self._unfinished:
+                    break
+                now = self._progress_now()
+            if self._progress is not None and now != shown:
+                self._progress(now)  # outside the lock: the callback may take its time
+            shown = now
+        done = Progress(len(self._judged), self._total, None, 0)
+        if self._progress is not None and done != shown:
+            self._progress(done)
+
+    def _progress_now(self) -> Progress:
+        """The progress at this moment; the caller holds the lock."""
+        if not self._loading:
+            return Progress(len(self._judged), self._total, None, 0)
+        since, name = min((since, name) for name, since in self._loading.items())
+        return Progress(len(self._judged), self._total, name, int(time.monotonic() - since))
 
     def _submit(self, batch: list[DriverInfo]) -> None:
         with self._lock:
@@ -248,6 +344,7 @@ class _Supervisor:
                 self._submit(batch)
         with self._lock:
             self._results.update(results)
+            self._judged.update(results)
             self._unfinished -= 1
             self._lock.notify_all()
 
@@ -277,6 +374,8 @@ class _Supervisor:
             self._finish({})
             return
         results = {batch[i].name: info for i, info in outcome.infos.items()}
+        with self._lock:
+            self.registered.extend(outcome.registered)
         unreported = [i for i in range(len(batch)) if i not in outcome.infos]
         if not unreported:
             self._finish(results)
@@ -313,12 +412,14 @@ class _Supervisor:
             finally:
                 os.close(writer)
             try:
-                outcome = self._follow(process, reader)
+                outcome = self._follow(process, reader, batch)
             finally:
                 _kill_group(process)  # also ends whatever the plugins left running
                 process.wait()
                 with self._lock:
                     self._running.discard(process)
+                    for info in batch:
+                        self._loading.pop(info.name, None)
                     self._lock.notify_all()
             if outcome is not None:
                 outcome.code = process.returncode
@@ -353,7 +454,9 @@ class _Supervisor:
                 process.stdin.close()
         return process
 
-    def _follow(self, process: subprocess.Popen[bytes], reader: int) -> _Outcome | None:
+    def _follow(
+        self, process: subprocess.Popen[bytes], reader: int, batch: list[DriverInfo]
+    ) -> _Outcome | None:
         """Read the child's reports until it ends, times out, or the check stops."""
         outcome = _Outcome()
         poller = select.poll()
@@ -371,8 +474,10 @@ class _Supervisor:
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
                 for line in lines:
-                    if _take(outcome, line):
+                    judged = _take(outcome, line)
+                    if judged is not None:
                         deadline = time.monotonic() + self._timeout
+                    self._note(batch, judged, outcome.loading)
                 continue
             if exited:
                 break  # ended, and nothing more is buffered (a helper may hold the pipe)
@@ -384,6 +489,15 @@ class _Supervisor:
                 break
         return outcome
 
+    def _note(self, batch: list[DriverInfo], judged: int | None, loading: int | None) -> None:
+        """Count a report of the child's, for the progress: a verdict, or a load begun."""
+        with self._lock:
+            if judged is not None and judged < len(batch):
+                self._judged.add(batch[judged].name)
+                self._loading.pop(batch[judged].name, None)
+            if loading is not None and loading < len(batch):
+                self._loading.setdefault(batch[loading].name, time.monotonic())
+
     def _kill_all(self) -> None:
         with self._lock:
             running = list(self._running)
@@ -391,18 +505,23 @@ class _Supervisor:
             _kill_group(process)
 
 
-def _take(outcome: _Outcome, line: bytes) -> bool:
-    """Record one report; whether it was a verdict."""
+def _take(outcome: _Outcome, line: bytes) -> int | None:
+    """Record one report; the position of the driver judged, if it was a verdict."""
     try:
         message = json.loads(line)
         if "loaded" in message:
-            outcome.infos[int(message["loaded"])] = DriverInfo.from_dict(message["info"])
+            position = int(message["loaded"])
+            outcome.infos[position] = DriverInfo.from_dict(message["info"])
+            outcome.registered.extend(
+                Candidate(**{k: v for k, v in c.items() if k in Candidate._fields})
+                for c in message.get("registered", ())
+            )
             outcome.loading = None
-            return True
+            return position
         outcome.loading = int(message["loading"])
     except (ValueError, TypeError, KeyError):
         pass
-    return False
+    return None
 
 
 def _verdict(info: DriverInfo, outcome: _Outcome, timeout: float) -> DriverInfo:

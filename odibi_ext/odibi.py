@@ -21,6 +21,7 @@ that imports Odibi.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import sys
@@ -35,8 +36,10 @@ from typing import Any
 from typing import Final
 
 from odibi_ext import builtins
+from odibi_ext import index
 from odibi_ext.discovery import HOST_DISTRIBUTION
 from odibi_ext.discovery import header
+from odibi_ext.errors import DriverLoadError
 from odibi_ext.errors import DriverNotFoundError
 from odibi_ext.errors import OdibiExtError
 from odibi_ext.errors import describe_provider
@@ -51,8 +54,8 @@ LOG = logging.getLogger(__name__)
 
 #: The Odibi versions whose plugin seams this module knows (``odibi/plugins.py``
 #: is the same from 2.4.0 to 3.15.1; the modules binding it are checked too).
-SUPPORTED: Final = ">=3.0, <4"
-_LOWEST: Final = (3, 0)
+SUPPORTED: Final = ">=2.4, <4"
+_LOWEST: Final = (2, 4)
 _BEYOND: Final = (4,)
 
 _PLUGINS_MODULE: Final = "odibi.plugins"
@@ -103,39 +106,84 @@ class _Integration:
         self.announce_level = logging.DEBUG
 
     def register_connection_factory(self, type_name: str, factory: Factory) -> None:
-        """Odibi's ``register_connection_factory``, going to the registry in charge.
+        """Odibi's ``register_connection_factory``: accepts what Odibi accepts, never raises.
 
-        A factory registered by the user's code overwrites, as in Odibi. The
-        built-ins Odibi registers again on every project load are already
-        drivers of origin ``"builtin"``: they never replace what is there.
+        Who registers decides what it means. The built-in functions Odibi's
+        ``register_builtins`` hands over serve the built-in drivers as they
+        are (a patched one until the real one is handed again). A
+        registration by an installed distribution's code is a candidate of
+        that distribution, under the policy like an entry point. One by the
+        user's own code (a script, a project's ``plugins.py``) overwrites, as
+        in Odibi; a factory odibi-ext would refuse becomes a failing driver.
         """
-        type_name = type_name_of(type_name)
-        if self._is_builtin(type_name, factory):
+        frame = sys._getframe(1)
+        module = frame.f_globals.get("__name__")
+        while isinstance(module, str) and module.startswith("odibi_ext.") and frame.f_back:
+            frame = frame.f_back  # through FactoryTable.__setitem__
+            module = frame.f_globals.get("__name__")
+        if (
+            module == builtins.FACTORY_MODULE
+            and frame.f_code.co_name == builtins.REGISTER_FUNCTION
+            and type(type_name) is str
+            and self.registry.hand_builtin(type_name, factory)
+        ):
             return
-        self.registry.register(type_name, factory, replace=True)
+        self.adopt(type_name, factory, module if isinstance(module, str) else None)
 
-    def get_connection_factory(self, type_name: str) -> Factory:
-        """The factory for ``type_name``, loaded on first use, its connections checked.
+    def adopt(self, type_name: object, factory: object, module: str | None) -> None:
+        """Register ``factory`` as made by ``module``'s code (None: unknown, the user's)."""
+        provider = _provider(self.registry, module)
+        try:
+            name = type_name_of(type_name)
+        except TypeError:
+            name = ""
+        if provider is None or not name or name != name.strip() or not name.isprintable():
+            self.registry.register_leniently(type_name, factory, by=module)
+            return
+        distribution, version = provider
+        self.registry.register_from(
+            name,
+            factory,  # type: ignore[arg-type]  # checked when it is used
+            distribution=distribution,
+            version=version,
+            module=module or "?",
+        )
 
-        What Odibi gets calls ``registry.create``: a factory returning
-        something that is not a connection fails with odibi-ext's
-        :class:`~odibi_ext.InvalidConnectionError`, and an error the factory
-        raises carries a note naming the driver and its distribution. Raises
-        the registry's error for a conflicting, failing or disabled driver,
-        and :class:`UnsupportedConnectionTypeError` for an unknown one.
+    def get_connection_factory(self, type_name: str) -> Factory | None:
+        """Odibi's ``get_connection_factory``: the factory for ``type_name``, or None.
+
+        None for a name no driver offers (as Odibi answers), except to Odibi's
+        project loader, which gets :class:`UnsupportedConnectionTypeError` with
+        the did-you-mean and every usable type. A name a plugin registers at
+        import is found whatever was imported before. What Odibi gets calls
+        the registry: an error the factory raises carries a note naming the
+        driver and its distribution. Raises the registry's error for a
+        conflicting, failing or disabled driver.
         """
         try:
             factory = self.registry.get(type_name)
         except DriverNotFoundError as error:
             if error.reason is not None:  # offered, but the policy excludes it
                 raise
-            raise UnsupportedConnectionTypeError(
-                type_name_of(type_name), available=self.registry.names()
-            ) from None
+            name = type_name_of(type_name)
+            found = self._find_extra_name(name)
+            if found is None:
+                if sys._getframe(1).f_globals.get("__name__") in _PROJECT_LOADERS:
+                    raise UnsupportedConnectionTypeError(
+                        name, available=self.registry.usable_names()
+                    ) from None
+                return None
+            factory = found
+        except DriverLoadError as error:
+            if error.loading:  # its own import asked: not registered yet, as in Odibi
+                return None
+            raise
         except TypeError:
-            raise UnsupportedConnectionTypeError(
-                repr(type_name), available=self.registry.names()
-            ) from None
+            if sys._getframe(1).f_globals.get("__name__") in _PROJECT_LOADERS:
+                raise UnsupportedConnectionTypeError(
+                    repr(type_name), available=self.registry.usable_names()
+                ) from None
+            return None
         name = type_name_of(type_name)
         checked = self._checked.get(name)
         if (
@@ -147,6 +195,26 @@ class _Integration:
             self._announce(name)
         return checked
 
+    def _find_extra_name(self, type_name: str) -> Factory | None:
+        """A type name some plugin registers at import: Odibi finds those by importing every
+        plugin. The driver remembered as registering it is imported first; else every driver
+        the policy lets load (contained), and what registered which name is remembered."""
+        registry = self.registry
+        remembered = index.extra_names(registry.namespace).get(type_name)
+        if remembered is not None and remembered in registry:
+            with contextlib.suppress(OdibiExtError):
+                registry.get(remembered)
+            if type_name in registry.usable_names():
+                return registry.get(type_name)
+        known = set(registry.extra_names())
+        registry.load_all()
+        extras = registry.extra_names()
+        if extras.keys() - known:
+            index.remember_extra_names(registry.namespace, extras)
+        if type_name not in registry:
+            return None
+        return registry.get(type_name)
+
     def _announce(self, type_name: str) -> None:
         """Say once which driver serves a connection type: Odibi's log shows no provenance.
 
@@ -157,7 +225,7 @@ class _Integration:
         if not LOG.isEnabledFor(level):
             return
         info = self.registry.info(type_name)
-        if info.origin == "registered":
+        if info.origin == "registered" and info.distribution is None:
             LOG.log(level, "connection type %r: a factory registered in-process", type_name)
             return
         LOG.log(
@@ -166,7 +234,7 @@ class _Integration:
             type_name,
             describe_provider(info.distribution, info.version),
             "built-in " if info.origin == "builtin" else "",
-            info.target,
+            info.reason if info.origin == "registered" else info.target,
             info.load_ms or 0.0,
         )
 
@@ -174,20 +242,83 @@ class _Integration:
         """Odibi's ``load_plugins``: imports nothing, drivers load when a project uses them."""
         LOG.debug("load_plugins(): nothing to import, drivers load on first use")
 
-    def _is_builtin(self, type_name: str, factory: object) -> bool:
-        if getattr(factory, "__module__", None) != builtins.FACTORY_MODULE:
-            return False
-        target = f"{builtins.FACTORY_MODULE}:{getattr(factory, '__qualname__', '')}"
-        candidates = self.registry.candidates(type_name)
-        return any(c.origin == "builtin" and c.target == target for c in candidates)
+    def factories(self) -> dict[str, Factory]:
+        """What Odibi's own dict should hold now: every factory usable without loading."""
+        factories = self.registry.loaded_factories()
+        for name in set(factories) - set(self.registry.usable_names()):
+            del factories[name]
+        return factories
+
+
+#: Odibi's modules that build a project's connections: an unknown type name fails there.
+_PROJECT_LOADERS: Final = frozenset({"odibi.pipeline"})
+
+
+def _provider(
+    registry: ConnectionRegistry, module: str | None
+) -> tuple[str | None, str | None] | None:
+    """The installed distribution whose code ``module`` is, or None for the user's own code."""
+    if not module:
+        return None
+    top = module.partition(".")[0]
+    if top in _HOST_PACKAGES:
+        return HOST_DISTRIBUTION, _host_version()
+    provider = registry.provider_of_module(module)
+    if provider is not None:
+        return provider
+    importing = registry.importing_now()
+    if importing is not None and importing.distribution is not None:
+        return importing.distribution, importing.version
+    return _installed_provider(module)
+
+
+def _host_version() -> str | None:
+    odibi = sys.modules.get("odibi")
+    version = getattr(odibi, "__version__", None)
+    return version if isinstance(version, str) else None
+
+
+def _installed_provider(module: str) -> tuple[str | None, str | None] | None:
+    """The distribution whose files hold ``module``'s top-level package, if any."""
+    loaded = sys.modules.get(module)
+    path = getattr(loaded, "__file__", None)
+    if not isinstance(path, str):
+        return None
+    import importlib.metadata
+    import os
+
+    top = module.partition(".")[0]
+    names = _packages_distributions().get(top, [])
+    for name in names:
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        root = os.path.abspath(str(dist.locate_file("")))
+        if os.path.abspath(path).startswith(root + os.sep):
+            return dist.metadata["Name"] or name, dist.version
+    return None
+
+
+_PACKAGES: dict[str, list[str]] = {}
+
+
+def _packages_distributions() -> dict[str, list[str]]:
+    if not _PACKAGES:
+        import importlib.metadata
+
+        _PACKAGES.update(importlib.metadata.packages_distributions())
+    return _PACKAGES
 
 
 class CheckedFactory:
     """A driver's factory as Odibi gets it: ``factory(name, config)`` through the registry.
 
     ``factory`` is the driver's own object (also ``__wrapped__``); calling
-    this creates the connection with :meth:`ConnectionRegistry.create`, which
-    checks the result.
+    this creates the connection with :meth:`ConnectionRegistry.create_as_host`:
+    what the factory raises names the driver, a ``SystemExit`` cannot end the
+    process, and a connection lacking ``get_path`` or ``validate`` is used
+    as Odibi would use it, with a WARNING.
     """
 
     __slots__ = ("__wrapped__", "factory", "registry", "type_name")
@@ -199,7 +330,7 @@ class CheckedFactory:
         self.__wrapped__ = factory
 
     def __call__(self, name: str, config: Mapping[str, Any]) -> Any:
-        return self.registry.create(self.type_name, name, config)
+        return self.registry.create_as_host(self.type_name, name, config)
 
     def __repr__(self) -> str:
         return f"<driver {self.type_name!r} of {self.registry!r}: {self.factory!r}>"
@@ -208,45 +339,70 @@ class CheckedFactory:
 class FactoryTable(MutableMapping[str, Factory]):
     """Odibi's ``_CONNECTION_FACTORIES`` dict, as a view of the registry in charge.
 
-    Listing names and ``in`` read metadata only (``odibi list connections``
-    shows plugins without importing them); reading an item loads that driver.
-    Setting an item registers a factory as ``register_connection_factory``
-    does; deleting one, or :meth:`clear`, forgets in-process factories only.
+    ``in``, iteration and ``len`` list the type names a project can use
+    (conflicting, disabled and failing ones left out) and import nothing:
+    ``odibi list connections`` shows plugins without importing them. Reading
+    an item loads that driver; :meth:`get` answers None where Odibi's dict
+    would. Setting an item registers as ``register_connection_factory``
+    does; deleting one forgets it (a built-in or an installed driver is
+    offered again when Odibi registers or a project uses it).
     """
 
     def __init__(self, integration: _Integration) -> None:
         self._integration = integration
 
     def __getitem__(self, type_name: str) -> Factory:
+        registry = self._integration.registry
+        if type_name not in self:
+            raise KeyError(type_name)
         try:
-            return self._integration.registry.get(type_name)
-        except DriverNotFoundError:
-            raise KeyError(type_name) from None
+            return registry.get(type_name)
+        except OdibiExtError as error:
+            raise KeyError(str(error)) from error
+
+    def get(self, type_name: str, default: Any = None) -> Any:
+        try:
+            return self[type_name]
+        except (KeyError, TypeError):
+            return default
+
+    def copy(self) -> dict[str, Factory]:
+        """A plain dict of every usable type name's factory (loading those not loaded yet)."""
+        copied = {}
+        for type_name in self:
+            factory = self.get(type_name)
+            if factory is not None:
+                copied[type_name] = factory
+        return copied
 
     def __setitem__(self, type_name: str, factory: Factory) -> None:
         self._integration.register_connection_factory(type_name, factory)
 
     def __delitem__(self, type_name: str) -> None:
         try:
-            self._integration.registry.unregister(type_name)
-        except DriverNotFoundError:
-            raise KeyError(type_name) from None
+            known = self._integration.registry.forget(type_name)
+        except TypeError:
+            known = False
+        if not known:
+            raise KeyError(type_name)
 
     def __contains__(self, type_name: object) -> bool:
-        return type_name in self._integration.registry
+        if not isinstance(type_name, str):
+            return False
+        return type_name_of(type_name) in self._integration.registry.usable_names()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._integration.registry.names())
+        return iter(self._integration.registry.usable_names())
 
     def __len__(self) -> int:
-        return len(self._integration.registry.names())
+        return len(self._integration.registry.usable_names())
 
     def clear(self) -> None:
         """Forget every in-process factory; installed drivers and built-ins stay offered."""
         registry = self._integration.registry
         for info in [registry.info(name) for name in registry.names()]:
             if info.origin == "registered":
-                registry.unregister(info.name)
+                registry.forget(info.name)
 
     def __repr__(self) -> str:
         return f"<odibi connection factories of {self._integration.registry!r}>"
@@ -262,12 +418,25 @@ def install(registry: ConnectionRegistry | None = None) -> ConnectionRegistry:
     ``registry`` defaults to the process-wide registry of
     :mod:`odibi_ext.plugins` (the operator's policy, ``ODIBI_EXT_CONFIG``).
     Idempotent: when installed already, the registry in charge stays, or is
-    replaced by the one given. Raises :class:`~odibi_ext.OdibiExtError` when
-    Odibi is missing, outside :data:`SUPPORTED`, or not shaped as expected;
-    nothing is changed then.
+    replaced by the one given. What Odibi's table holds already (registered
+    by the application at start-up, or during an earlier project load) is
+    adopted, with its provider where it can be found. Raises
+    :class:`~odibi_ext.OdibiExtError` when Odibi is missing, outside
+    :data:`SUPPORTED`, or not shaped as expected; nothing is changed then.
     """
+    return _install(registry, adopt=True)
+
+
+def _install(registry: ConnectionRegistry | None, *, adopt: bool) -> ConnectionRegistry:
     global _active  # noqa: PLW0603  # one integration per process: Odibi's seams are global
     with _lock:
+        stale = None
+        if _active is not None and not _still_bound(_active):
+            # odibi.plugins was reloaded: install again over the new module, and replace
+            # the old replacements other modules still bind.
+            stale, _active = _active, None
+        if registry is None and stale is not None:
+            registry = stale.registry
         if registry is None:
             if _active is not None:
                 return _active.registry
@@ -284,36 +453,131 @@ def install(registry: ConnectionRegistry | None = None) -> ConnectionRegistry:
         version = _supported_version()
         plugins = _plugins_module(version)
         originals = {name: getattr(plugins, name) for name in (_TABLE, *_FUNCTIONS)}
-        _check_bindings(originals, version)
+        _check_bindings(originals, version, stale.replacements if stale is not None else {})
         integration = _Integration(registry, originals)
+        if adopt:
+            _adopt_table(integration, originals[_TABLE])
         _swap(originals, integration.replacements)
+        if stale is not None:
+            _swap(stale.replacements, integration.replacements)
         _active = integration
         LOG.debug("odibi-ext is in charge of Odibi %s's connection plugins", version)
         return registry
 
 
 def uninstall() -> None:
-    """Give Odibi its own objects back wherever :func:`install` replaced them; else a no-op."""
+    """Give Odibi its own objects back wherever :func:`install` replaced them; else a no-op.
+
+    Odibi's own table is left holding what is registered at that moment
+    (built-ins, drivers loaded so far, in-process factories), so a build in
+    flight and code that registered meanwhile keep working.
+    """
+    _uninstall(None)
+
+
+def _uninstall(left: dict[str, Factory] | None) -> None:
+    """Uninstall, leaving ``left`` (default: every factory usable now) in Odibi's table."""
     global _active  # noqa: PLW0603
     with _lock:
-        if _active is None:
+        integration = _active
+        if integration is None:
             return
-        _swap(_active.replacements, _active.originals)
+        originals = integration.originals
+        plugins = sys.modules.get(_PLUGINS_MODULE)
+        if plugins is not None and not _still_bound(integration):
+            # Reloaded: its new objects are Odibi's now, for every module to share.
+            originals = {name: getattr(plugins, name, originals[name]) for name in originals}
+        table = originals[_TABLE]
+        if isinstance(table, dict):
+            table.update(integration.factories() if left is None else left)
+        _swap(integration.replacements, originals)
         _active = None
+
+
+@contextlib.contextmanager
+def watching(registry: ConnectionRegistry) -> Iterator[None]:
+    """Registrations through Odibi's seams go to ``registry`` while the block runs.
+
+    For loading every plugin (``check``, ``list --load``): what a plugin
+    registers as it is imported becomes a candidate of its distribution. A
+    no-op when Odibi is missing or unsupported, or the integration is
+    installed already (its registry hears them).
+    """
+    import importlib.util
+
+    with _lock:
+        installed_here = False
+        if _active is None and importlib.util.find_spec("odibi") is not None:
+            try:
+                _install(registry, adopt=False)
+                installed_here = True
+            except OdibiExtError as error:
+                LOG.debug("registrations through Odibi are not watched: %s", error)
+    try:
+        yield
+    finally:
+        if installed_here:
+            with _lock:
+                if _active is not None and _active.registry is registry:
+                    # Odibi's table gets what was registered, as stock loading would leave it.
+                    _uninstall(registry.registered_factories())
 
 
 def is_installed() -> bool:
     """Whether odibi-ext is in charge of Odibi's connection plugins now."""
-    return _active is not None
+    integration = _active
+    return integration is not None and _still_bound(integration)
+
+
+def _still_bound(integration: _Integration) -> bool:
+    plugins = sys.modules.get(_PLUGINS_MODULE)
+    return plugins is None or (
+        getattr(plugins, "get_connection_factory", None)
+        is integration.replacements["get_connection_factory"]
+    )
+
+
+def _adopt_table(integration: _Integration, table: dict[str, Any]) -> None:
+    """Take in what Odibi's table holds: built-ins as handed over, the rest registered
+    by the module that defined it (an installed distribution's, or the user's)."""
+    registry = integration.registry
+    for type_name, factory in list(table.items()):
+        if type(type_name) is not str:
+            continue
+        module = getattr(factory, "__module__", None)
+        target = f"{module}:{getattr(factory, '__qualname__', '')}"
+        if module == builtins.FACTORY_MODULE and any(
+            c.origin == "builtin" and c.target == target for c in registry.candidates(type_name)
+        ):
+            registry.hand_builtin(type_name, factory)
+        elif any(
+            c.origin == "entry_point" and c.target.replace(" ", "") == target
+            for c in registry.candidates(type_name)
+        ):
+            continue  # loaded by Odibi's own load_plugins: the entry point loads it again
+        else:
+            integration.adopt(type_name, factory, module if isinstance(module, str) else None)
 
 
 def _swap(old: dict[str, Any], new: dict[str, Any]) -> None:
-    """Bind ``new[name]`` wherever an Odibi module binds ``old[name]``."""
+    """Bind ``new[name]`` wherever an Odibi module binds ``old[name]``.
+
+    ``odibi.plugins`` first, then the modules imported by then: a module whose
+    import is under way binds from ``odibi.plugins`` after this, or is among them.
+    """
+    plugins = sys.modules.get(_PLUGINS_MODULE)
+    if plugins is not None:
+        _rebind(plugins, old, new)
     for module in _host_modules():
-        namespace = vars(module)
-        for name, value in old.items():
-            if namespace.get(name) is value:
-                namespace[name] = new[name]
+        if module is not plugins:
+            _rebind(module, old, new)
+
+
+def _rebind(module: types.ModuleType, old: dict[str, Any], new: dict[str, Any]) -> None:
+    namespace = vars(module)
+    for name, value in old.items():
+        if namespace.get(name) is value:
+            namespace[name] = new[name]
 
 
 def _host_modules() -> list[types.ModuleType]:
@@ -406,17 +670,26 @@ def _plugins_module(version: str) -> types.ModuleType:
     return plugins
 
 
-def _check_bindings(originals: dict[str, Any], version: str) -> None:
-    """Every known binder already imported must hold Odibi's own object."""
+def _check_bindings(originals: dict[str, Any], version: str, stale: dict[str, Any]) -> None:
+    """Every known binder already imported must hold Odibi's own object (or, after a
+    reload of ``odibi.plugins``, the replacement installed before it: ``stale``)."""
     for module_name, name in _KNOWN_BINDINGS:
         module = sys.modules.get(module_name)
         if module is None:
             continue  # it will bind the replacement when Odibi imports it
-        if getattr(module, name, None) is not originals[name]:
+        bound = getattr(module, name, None)
+        if bound is None and _initializing(module):
+            continue  # being imported by another thread: it binds from odibi.plugins
+        if bound is not originals[name] and (name not in stale or bound is not stale[name]):
             raise _unexpected(
                 version,
                 f"{module_name}.{name} is not odibi.plugins.{name} (replaced by other code?)",
             )
+
+
+def _initializing(module: types.ModuleType) -> bool:
+    spec = getattr(module, "__spec__", None)
+    return bool(getattr(spec, "_initializing", False))
 
 
 def _unexpected(version: str, what: str) -> OdibiExtError:
@@ -436,7 +709,8 @@ def run(argv: Sequence[str], registry: ConnectionRegistry | None = None) -> int:
     deltalake's native code aborts, and their writes would be lost.
     Raises :class:`~odibi_ext.OdibiExtError` when Odibi cannot be used.
     """
-    installed_before = is_installed()
+    index.cache_dir()  # a relative ODIBI_EXT_CACHE_DIR means the directory we start in
+    previous = _active.registry if is_installed() and _active is not None else None
     install(registry)
     integration = _active
     assert integration is not None  # installed just above
@@ -455,8 +729,10 @@ def run(argv: Sequence[str], registry: ConnectionRegistry | None = None) -> int:
     finally:
         sys.argv = saved_argv
         integration.announce_level = saved_level
-        if not installed_before:
+        if previous is None:
             uninstall()
+        else:
+            install(previous)
 
 
 #: Threads Odibi starts after a run whose work must not be cut off.

@@ -27,11 +27,14 @@ from odibi_ext.errors import ConnectionFailedError
 from odibi_ext.errors import DriverConflictError
 from odibi_ext.errors import DriverLoadError
 from odibi_ext.errors import DriverNotFoundError
+from odibi_ext.errors import InvalidConnectionError
 from odibi_ext.errors import InvalidFactoryError
 from odibi_ext.errors import add_note
 from odibi_ext.errors import copy_error
 from odibi_ext.errors import describe_name
 from odibi_ext.errors import describe_provider
+from odibi_ext.failures import FailureRecords
+from odibi_ext.registrations import HostRegistrations
 from odibi_ext.resolution import UNRESTRICTED
 from odibi_ext.resolution import Resolution
 from odibi_ext.resolution import resolve
@@ -50,12 +53,11 @@ LOG = logging.getLogger(__name__)
 #: The entry-point group drivers are published in.
 NAMESPACE: Final = _NAMESPACE
 
+#: How often a thread waiting for another's load checks that the wait can end (s).
+_WAIT_CHECK_S: Final = 0.05
+
 #: ``factory(name, config) -> connection``.
 Factory = Callable[[str, Mapping[str, Any]], Any]
-
-#: Marks log records about one driver's failure or conflict, which commands
-#: also report in their output (the CLI does not print them twice).
-REPORTED: Final = {"odibi_ext_driver_report": True}
 
 
 class _DriverCache(dict[str, Factory]):
@@ -80,7 +82,7 @@ _DriverCache.__qualname__ = (
 )
 
 
-class ConnectionRegistry:
+class ConnectionRegistry(HostRegistrations):
     """Connection drivers by type name: discovered without importing, loaded on demand, once.
 
     ``names()``, ``info()`` and ``in`` read installed metadata only. ``get()``
@@ -119,10 +121,12 @@ class ConnectionRegistry:
         self._drivers = _DriverCache(self._load)
         self._registered: dict[str, Factory] = {}
         self._loaded: dict[str, float] = {}  # type name -> milliseconds its load took
-        self._failed: dict[str, DriverLoadError] = {}
+        self._failed = FailureRecords(self._lock, lambda: self._generation)
         self._resolutions: dict[str, Resolution] | None = None
+        self._init_host_registrations()
         self._broken: list[BrokenDistribution] = []
         self._generation = 0
+        self._lenient: set[str] = set()  # type names warned of a non-conforming connection
         self._discovers = True
         if type(self).get is ConnectionRegistry.get:
             # The warm path is a C-level dict lookup: no Python frame, no lock.
@@ -191,6 +195,22 @@ class ConnectionRegistry:
             raise self._not_found(type_name, resolution)
         return self._entry_point_info(resolution)
 
+    def usable_names(self) -> list[str]:
+        """The type names a project can use now, sorted: :meth:`names` without the
+        conflicting, disabled, pinned-away and failed ones. Imports no plugin."""
+        disabled = self._rules.disabled
+        usable = {
+            name
+            for name, resolution in self._installed().items()
+            if resolution.verdict == "available"
+        }
+        usable.update(self._registered)
+        return sorted(
+            name
+            for name in usable
+            if name not in self._failed and not (name in self._registered and name in disabled)
+        )
+
     def candidates(self, type_name: str) -> tuple[Candidate, ...]:
         """The installed candidates offering ``type_name``, as the policy annotated them.
 
@@ -237,6 +257,17 @@ class ConnectionRegistry:
         anything else it raises but ``KeyboardInterrupt`` (``SystemExit``, a
         ``BaseException`` of its own) becomes :class:`ConnectionFailedError`.
         """
+        return self._create(type_name, name, config, strict=True)
+
+    def create_as_host(self, type_name: str, name: str, config: Mapping[str, Any]) -> Any:
+        """:meth:`create` as a host that only needs what it calls: a connection without
+        callable ``get_path`` or ``validate`` is returned, with one WARNING per type name
+        saying what the contract would refuse."""
+        return self._create(type_name, name, config, strict=False)
+
+    def _create(
+        self, type_name: str, name: str, config: Mapping[str, Any], *, strict: bool
+    ) -> Any:
         factory = self.get(type_name)
         type_name = type_name_of(type_name)
         if not isinstance(name, str):
@@ -268,16 +299,30 @@ class ConnectionRegistry:
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # SystemExit and kin must not end the caller
+            from odibi_ext.redaction import secret_values
+
             raise ConnectionFailedError(
                 exc,
                 type_name=type_name,
                 distribution=distribution,
                 version=version,
                 connection=name,
+                secrets=secret_values(config),
             ) from exc
-        check_connection(
-            connection, type_name=type_name, distribution=distribution, version=version
-        )
+        try:
+            check_connection(
+                connection, type_name=type_name, distribution=distribution, version=version
+            )
+        except InvalidConnectionError as error:
+            if strict:
+                raise
+            if type_name not in self._lenient:
+                self._lenient.add(type_name)
+                LOG.warning(
+                    "%s; it is used all the same, as Odibi uses it (odibi-ext's contract "
+                    "would refuse it)",
+                    str(error).split(". A factory must", 1)[0],
+                )
         return connection
 
     def load_all(self) -> list[DriverInfo]:
@@ -287,6 +332,10 @@ class ConnectionRegistry:
         Returns a :class:`DriverInfo` for every name; never raises for a
         plugin's fault.
         """
+        with self._host_registrations():
+            return self._load_all()
+
+    def _load_all(self) -> list[DriverInfo]:
         generation = self._generation
         # One name's lock at a time: a driver that hangs delays only the names
         # asked for after it, and a plugin whose import resolves another
@@ -327,13 +376,16 @@ class ConnectionRegistry:
         with self._lock:
             if not replace:
                 self._refuse_overwrite(type_name)
-            self._registered[type_name] = factory
-            self._failed.pop(type_name, None)
-            if type_name in self._rules.disabled:
-                self._drivers.pop(type_name, None)
-            else:
-                self._drivers[type_name] = factory
+            self._put_registered(type_name, factory)
         LOG.debug("registered in-process driver %s", describe_name(type_name))
+
+    def _put_registered(self, type_name: str, factory: Factory) -> None:
+        self._registered[type_name] = factory
+        self._failed.pop(type_name)
+        if type_name in self._rules.disabled:
+            self._drivers.pop(type_name, None)
+        else:
+            self._drivers[type_name] = factory
 
     def unregister(self, type_name: str) -> None:
         """Forget an in-process driver; an installed driver it shadowed is offered again.
@@ -383,7 +435,9 @@ class ConnectionRegistry:
                     )
                     for broken in self._broken:
                         LOG.warning("%s", broken.describe())
-                    self._resolutions = resolve(found, self._rules)
+                    self._found = found
+                    claims = [c for group in self._claims.values() for c, _ in group]
+                    self._resolutions = resolve([*found, *claims], self._rules)
                     if self._policy is not None and self._discovers:
                         for warning in self._policy.unmatched(found):
                             LOG.warning("%s", warning)
@@ -414,7 +468,14 @@ class ConnectionRegistry:
             return registered  # refresh() is putting it back into the cache
         candidate = self._loadable(type_name)
         generation = self._generation
-        with self._name_lock(type_name):
+        lock = self._name_lock(type_name)
+        # Wait for a load under way, unless the wait would never end (see is_loading).
+        while not lock.acquire(timeout=_WAIT_CHECK_S):
+            if self.is_loading(type_name):
+                raise self._in_progress(candidate)
+        try:
+            if self.is_loading(type_name):  # re-entered by the importing thread
+                raise self._in_progress(candidate)
             factory = dict.get(self._drivers, type_name)
             if factory is not None:  # another thread loaded it while we waited
                 return factory
@@ -422,6 +483,17 @@ class ConnectionRegistry:
             if failure is not None:
                 raise copy_error(failure)
             return self._load_one(candidate, generation)
+        finally:
+            lock.release()
+
+    @staticmethod
+    def _in_progress(candidate: Candidate) -> DriverLoadError:
+        return DriverLoadError.in_progress(
+            type_name=candidate.name,
+            target=candidate.target,
+            distribution=candidate.distribution,
+            version=candidate.version,
+        )
 
     def _loadable(self, type_name: str) -> Candidate:
         """The candidate to load for ``type_name``, or the error saying why there is none."""
@@ -440,17 +512,31 @@ class ConnectionRegistry:
         return selected
 
     def _load_one(self, candidate: Candidate, generation: int) -> Factory:
+        held = self._held_factory(candidate)
+        if held is not None:
+            return self._accept(candidate, held, 0.0, generation)
         from odibi_ext import loader  # stevedore is imported when a driver is first loaded
 
         if not is_valid_target(candidate.target):
-            raise self._invalid_target(candidate, generation)
+            raise self._failed.invalid_target(candidate, generation)
         sink: dict[str, DriverLoadError] = {}
-        plugin, load_ms = loader.load_driver(
-            self.namespace, candidate, self._failure_router([candidate], generation, sink)
-        )
+        with self._importing([candidate]):
+            plugin, load_ms = loader.load_driver(
+                self.namespace, candidate, self._failed.router([candidate], generation, sink)
+            )
         if plugin is None:
             raise sink[candidate.name]
         return self._accept(candidate, plugin, load_ms, generation)
+
+    def _held_factory(self, candidate: Candidate) -> object | None:
+        """The factory already at hand for a candidate (registered, or a handed built-in)."""
+        if candidate.origin == "builtin":
+            return self._handed.get(candidate.name)
+        if candidate.origin == "registered":
+            for claim, factory in self._claims.get(candidate.name, []):
+                if claim.distribution == candidate.distribution:
+                    return factory
+        return None
 
     def _load_many(self, pending: list[Resolution], generation: int) -> None:
         from odibi_ext import loader
@@ -459,16 +545,21 @@ class ConnectionRegistry:
         for resolution in pending:
             candidate = resolution.selected
             assert candidate is not None  # _pending keeps only selected candidates
-            if is_valid_target(candidate.target):
+            held = self._held_factory(candidate)
+            if held is not None:
+                with contextlib.suppress(InvalidFactoryError):  # recorded by _accept
+                    self._accept(candidate, held, 0.0, generation)
+            elif is_valid_target(candidate.target):
                 candidates.append(candidate)
             else:
-                self._invalid_target(candidate, generation)
+                self._failed.invalid_target(candidate, generation)
         if not candidates:
             return
-        # Failures reach the records through _record_failure; nobody reads this sink.
-        plugins, timings = loader.load_namespace(
-            self.namespace, candidates, self._failure_router(candidates, generation, {})
-        )
+        # Failures reach the records through the router; nobody reads this sink.
+        with self._importing(candidates):
+            plugins, timings = loader.load_namespace(
+                self.namespace, candidates, self._failed.router(candidates, generation, {})
+            )
         for candidate in candidates:
             if candidate.name in plugins:
                 with contextlib.suppress(InvalidFactoryError):  # recorded by _accept
@@ -502,7 +593,7 @@ class ConnectionRegistry:
                 version=candidate.version,
             )
         except InvalidFactoryError as error:
-            self._record_failure(error, generation)
+            self._failed.record(error, generation)
             raise
         factory: Factory = plugin  # type: ignore[assignment]  # checked just above
         with self._lock:
@@ -518,48 +609,6 @@ class ConnectionRegistry:
             load_ms,
         )
         return factory
-
-    def _failure_router(
-        self, candidates: list[Candidate], generation: int, sink: dict[str, DriverLoadError]
-    ) -> Callable[[str, BaseException], None]:
-        """stevedore's ``on_load_failure_callback``: to logging and to the failure records."""
-        by_name = {candidate.name: candidate for candidate in candidates}
-
-        def on_failure(type_name: str, exc: BaseException) -> None:
-            candidate = by_name[type_name]
-            error = DriverLoadError.from_exception(
-                exc,
-                type_name=type_name,
-                target=candidate.target,
-                distribution=candidate.distribution,
-                version=candidate.version,
-            )
-            sink[type_name] = error
-            self._record_failure(error, generation)
-
-        return on_failure
-
-    def _invalid_target(self, candidate: Candidate, generation: int) -> DriverLoadError:
-        error = DriverLoadError.invalid_target(
-            type_name=candidate.name,
-            target=candidate.target,
-            distribution=candidate.distribution,
-            version=candidate.version,
-        )
-        self._record_failure(error, generation)
-        return error
-
-    def _record_failure(self, error: DriverLoadError, generation: int) -> None:
-        cause = error.__cause__
-        exc_info = None
-        if cause is not None and LOG.isEnabledFor(logging.DEBUG):
-            exc_info = (type(cause), cause, cause.__traceback__)
-        LOG.error("%s", error, exc_info=exc_info, extra=REPORTED)
-        with self._lock:
-            if generation == self._generation:
-                # A copy, never raised: the error raised now would pin this caller's
-                # frames and context in the record, for every later caller to see.
-                self._failed[error.type_name or ""] = copy_error(error)
 
     def _refuse_overwrite(self, type_name: str) -> None:
         if type_name in self._registered:
@@ -599,6 +648,7 @@ class ConnectionRegistry:
             self._registered[type_name],
             disabled_by=self._rules.describe() if disabled else None,
             shadowed=resolution.candidates if resolution is not None else (),
+            failure=self._failed.get(type_name),
         )
 
     def _entry_point_info(self, resolution: Resolution) -> DriverInfo:

@@ -115,6 +115,8 @@ def describe_candidate(candidate: Candidate) -> str:
     target = candidate.target
     if candidate.origin == "builtin":
         target = f"built-in {target}"
+    elif candidate.registered_by is not None:
+        target = f"registered by {candidate.registered_by}"
     return describe_entry_point(candidate.distribution, candidate.version, target)
 
 

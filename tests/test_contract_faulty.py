@@ -223,6 +223,10 @@ def outcomes(
             "-p",
             "no:cacheprovider",
             f"--junitxml={report}",
+            # Stock Odibi imports every installed plugin, odibi-faulty's exiting and
+            # hanging ones too: no real Odibi run can work in this environment.
+            "-k",
+            "not odibi_pipeline_round_trip",
             "test_contract.py",
         ],
         cwd=project,
@@ -300,13 +304,12 @@ def test_a_correct_driver_keeps_every_rule(outcomes: dict[str, dict[str, str | N
     }
     assert failed == {}
     skipped = sorted(test for test, message in good.items() if message)
-    assert skipped == [
-        "test_sql_hostile_identifiers",
-        "test_sql_replace_and_append",
-        "test_sql_schema_qualified_table",
-    ]
-    assert "not a SQL connection" in (good["test_sql_replace_and_append"] or "")
-    assert len(good) == 18
+    assert skipped == sorted(test for test in good if test.startswith("test_sql_"))
+    assert len(skipped) == 9
+    assert "Odibi's engine does not use it for format: sql" in (
+        good["test_sql_replace_and_append"] or ""
+    )
+    assert len(good) == 27  # every rule but the Odibi run, deselected here
 
 
 def test_a_driver_showing_its_password_breaks_secrets_stay_hidden(
@@ -354,11 +357,16 @@ def test_a_sql_connection_formatting_names_into_sql_breaks_the_sql_rules(
 ) -> None:
     naive = outcomes["TestNaiveSql"]
 
-    assert naive["test_sql_replace_and_append"] is None
-    hostile = naive["test_sql_hostile_identifiers"]
+    assert naive["test_sql_append_creates_the_table"] is None
+    hostile = naive["test_sql_quoted_identifiers"]
     assert hostile is not None
-    assert "rule sql_hostile_identifiers broke for driver 'kit-naive-sql'" in hostile
+    assert "rule sql_quoted_identifiers broke for driver 'kit-naive-sql'" in hostile
     assert "bind values as parameters" in hostile
-    schema = naive["test_sql_schema_qualified_table"]
+    # No default_schema: Odibi passes 'dbo', which the driver ignores, reading main's table.
+    schema = naive["test_sql_honours_schema"]
     assert schema is not None
-    assert "default_schema is None" in schema
+    assert "schema='odibi_ext_contract_no_such_schema'" in schema
+    assert "a staging write must never overwrite the default schema's table" in schema
+    replace = naive["test_sql_replace_and_append"]
+    assert replace is not None
+    assert "write_table(if_exists='fail') on an existing table returned" in replace

@@ -8,8 +8,10 @@ Every test runs the real command in a real process (the console script or
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -195,18 +197,33 @@ def stuck_with_a_helper(pids: Path) -> str:
     )
 
 
+#: Runs the rest of its command line with SIGINT at its default disposition, as a shell
+#: starts a foreground job. The test runner may not have it so: a background job of a
+#: non-interactive shell (``python -m pytest &``) ignores SIGINT, and an ignored signal
+#: stays ignored across fork and exec, so the command would rightly ignore the Ctrl-C.
+AS_A_FOREGROUND_JOB = (
+    sys.executable,
+    "-c",
+    "import os, signal, sys\n"
+    "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+    "os.execv(sys.argv[1], sys.argv[1:])",
+)
+
+
 def test_ctrl_c_during_check_isolate_returns_promptly_and_kills_every_child(
     site: FakeSite, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     pids = tmp_path / "pids"
     stuck = stuck_with_a_helper(pids)
     dists = [install(site, "stuck-one", stuck), install(site, "stuck-two", stuck)]
+    policy = allow_only(tmp_path, *dists)
     parent = subprocess.Popen(
-        [*odibi_ext_command(), "--config", allow_only(tmp_path, *dists), "check", "--isolate"],
+        [*AS_A_FOREGROUND_JOB, *odibi_ext_command(), "--config", policy, "check", "--isolate"],
         env=cli_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # a process group of its own, as a terminal's foreground job
     )
     try:
         started = lambda: [p for p in pids.iterdir() if p.read_text()]  # noqa: E731
@@ -214,7 +231,7 @@ def test_ctrl_c_during_check_isolate_returns_promptly_and_kills_every_child(
         children = [int(path.name) for path in pids.iterdir()]
         helpers = [int(path.read_text()) for path in pids.iterdir()]
 
-        parent.send_signal(signal.SIGINT)
+        os.killpg(parent.pid, signal.SIGINT)  # Ctrl-C: to the terminal's foreground group
         _, err = parent.communicate(timeout=15)
     finally:
         parent.kill()

@@ -334,7 +334,7 @@ def test_each_fault_of_odibi_faulty_fails_its_project_with_odibi_ext_s_message(
         integration.install(ConnectionRegistry(policy=Policy(pins={{"local": "odibi"}})))
         from odibi.pipeline import PipelineManager
         report = {{}}
-        for type_name in {sorted(FAULTS)!r}:
+        for type_name in {sorted(set(FAULTS) - {"faulty-bad-connection"})!r}:
             try:
                 PipelineManager._build_connections({{"c": {{"type": type_name}}}})
                 report[type_name] = "built"
@@ -348,7 +348,11 @@ def test_each_fault_of_odibi_faulty_fails_its_project_with_odibi_ext_s_message(
 
     assert result.returncode == 0, result.stderr  # the process survived every fault
     report = last_json(result.stdout)
+    # faulty-bad-connection returns a dict: Odibi uses it, so the integration does too
+    # (test_odibi_seams.py covers that); the standalone contract refuses it.
     for type_name, symptom in FAULTS.items():
+        if type_name == "faulty-bad-connection":
+            continue
         message = report[type_name]
         assert symptom in message, (type_name, message)
         assert repr(type_name) in message, message

@@ -7,6 +7,11 @@ stock, and with a ``conftest.py`` that calls :func:`odibi_ext.odibi.install`
 first. The whole suite must end the same both ways; Odibi's connection tests
 pass with the working samples installed, and show what odibi-faulty does to
 stock Odibi and what the integration makes of it.
+
+The suite runs with Odibi's engines and clients installed (the test extra:
+pyspark, polars, the Azure client libraries), so its Spark, polars and Azure
+tests run instead of skipping; they are imported here, so a missing one fails
+these tests rather than quietly shrinking the suite.
 """
 
 from __future__ import annotations
@@ -18,12 +23,24 @@ import tarfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import azure.identity
 import odibi
+import polars
+import pyspark
 import pytest
 
 pytestmark = [pytest.mark.odibi, pytest.mark.heavy]
 
 CONNECTION_TESTS = "tests/test_pipeline_manager_connections.py"
+#: Odibi's test modules that skip themselves without an engine or client library.
+ENGINE_TESTS = {
+    "test_extras_imports": pyspark,
+    "test_polars_engine": polars,
+    "test_azure_adls_auth": azure.identity,
+    "test_setup_helpers": azure.identity,
+}
+#: Spark for any session a test starts: local, no web UI (Odibi's tests mock theirs today).
+SPARK_SUBMIT_ARGS = "--master local[1] --conf spark.ui.enabled=false pyspark-shell"
 INSTALL_FIRST = "import odibi_ext.odibi\n\nodibi_ext.odibi.install()\n"
 
 
@@ -75,6 +92,8 @@ def run_pytest(
     if integration:
         conftest.write_text(INSTALL_FIRST, encoding="utf-8")
     environment = {k: v for k, v in os.environ.items() if k != "ODIBI_EXT_CONFIG"}
+    environment["PYSPARK_SUBMIT_ARGS"] = SPARK_SUBMIT_ARGS
+    environment["PYSPARK_PYTHON"] = sys.executable
     if pythonpath is not None:
         environment["PYTHONPATH"] = str(pythonpath)
     if policy is not None:
@@ -111,8 +130,12 @@ def test_odibi_s_whole_suite_ends_the_same_with_the_integration_installed(
     stock = outcomes(tmp_path / "stock.xml")
     managed = outcomes(tmp_path / "odibi-ext.xml")
 
-    assert len(stock) > 500  # the whole suite ran, not an import error
+    assert len(stock) > 700  # the whole suite ran, not an import error
     assert managed == stock
+    for module, library in ENGINE_TESTS.items():  # Spark, polars and Azure tests ran, and passed
+        ran = {k: v for k, v in stock.items() if f".{module}" in k}
+        assert ran, f"none of Odibi's {module} tests ran ({library.__name__} installed)"
+        assert set(ran.values()) == {"passed"}, ran
     connection_tests = {k: v for k, v in managed.items() if "pipeline_manager_connections" in k}
     assert len(connection_tests) == 8
     assert set(connection_tests.values()) == {"passed"}, connection_tests

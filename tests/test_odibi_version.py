@@ -62,3 +62,35 @@ def test_metadata_without_a_version_header_is_refused_with_odibi_ext_s_error(
 
     assert "odibi (no version in its metadata) is installed" in message
     assert integration.SUPPORTED in message
+
+
+@pytest.mark.parametrize("version", ["2.3.0", "2.3.9", "4.0.0", "4.1.0rc1", "v3"])
+def test_releases_outside_2_4_to_4_are_refused_naming_both_versions(
+    site: FakeSite, version: str
+) -> None:
+    site.distribution("odibi", version, entry_points={})
+
+    message = refusal()
+
+    assert f"odibi {version} is installed" in message
+    assert "odibi-ext supports odibi >=2.4, <4" in message
+    assert not integration.is_installed()
+
+
+@pytest.mark.parametrize("version", ["2.4.0", "2.23.0", "3.4.3", "3.99.1"])
+def test_every_release_from_2_4_to_4_is_accepted(site: FakeSite, version: str) -> None:
+    # A dist-info of that version in front of the real Odibi, whose seams are used.
+    site.distribution("odibi", version, entry_points={})
+
+    try:
+        integration.install(ConnectionRegistry(policy=Policy()))
+        assert integration.is_installed()
+    finally:
+        integration.uninstall()
+
+
+def test_the_odibi_extra_asks_for_what_install_accepts() -> None:
+    requirements = importlib.metadata.requires("odibi-ext") or []
+
+    assert 'odibi<4,>=2.4; extra == "odibi"' in requirements
+    assert integration.SUPPORTED == ">=2.4, <4"

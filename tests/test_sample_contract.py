@@ -38,7 +38,7 @@ class TestLocalfsContract(DriverContract):
 
 
 def test_pandas_is_here_so_the_sql_rules_run_on_sqlite() -> None:
-    # The SQL rules skip without pandas (an author's choice); in this project they must run.
+    # Without pandas the SQL rules fail saying why; here they must run for real.
     import pandas
 
     assert pandas.DataFrame({"a": [1]}).shape == (1, 1)

@@ -224,6 +224,26 @@ def test_bad_write_arguments_are_refused_clearly(
         conn.write_table(**call)
 
 
+def test_the_older_engines_dbo_names_main_in_every_call_they_make(conn: Any, db: Path) -> None:
+    # Odibi's pandas engines before 3.4.4 qualify unqualified tables with SQL
+    # Server's dbo, in read_table/write_table and in a filtered read's SQL text.
+    conn.write_table(df=people(), table_name="p", schema="dbo", if_exists="replace")
+    conn.write_table(df=people().head(1), table_name="p", schema="dbo", if_exists="append")
+
+    assert rows(db, "SELECT id FROM main.p ORDER BY id") == [(1,), (1,), (2,), (3,)]
+    assert conn.read_table(table_name="p", schema="dbo")["id"].tolist() == [1, 2, 3, 1]
+    filtered = "SELECT * FROM [dbo].[p] WHERE id >= 2"
+    assert conn.read_sql_query(filtered)["id"].tolist() == [2, 3]
+    assert conn.read_sql(filtered)["id"].tolist() == [2, 3]
+    assert rows(db, "PRAGMA database_list") == [(0, "main", str(db))]  # nothing attached
+
+
+def test_dbo_elsewhere_in_sql_is_left_to_sqlite(conn: Any) -> None:
+    conn.write_table(df=people(), table_name="p", if_exists="replace")
+    with pytest.raises(pd.errors.DatabaseError, match=r"no such table: dbo\.p"):
+        conn.read_sql_query("SELECT count(*) FROM [dbo].[p]")
+
+
 def test_a_view_is_not_overwritten(conn: Any, db: Path) -> None:
     conn.write_table(df=people(), table_name="p", if_exists="replace")
     sqlite3.connect(db).execute("CREATE VIEW v AS SELECT * FROM p").connection.close()

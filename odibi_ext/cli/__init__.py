@@ -95,9 +95,10 @@ def _main(argv: Sequence[str] | None) -> tuple[int, bool]:
     restore = output.tolerate_unencodable_output()
     out = output.Output(sys.stdout)
     words = list(sys.argv[1:] if argv is None else argv)
-    command_line = parser.build()
-    ours, odibi_args = parser.split_odibi_command(command_line, words)
+    odibi_args = None
     try:
+        command_line = parser.build()
+        ours, odibi_args = parser.split_odibi_command(command_line, words)
         code = _run(command_line, ours, odibi_args, cast(TextIO, out))
         out.flush()
         return code, odibi_args is not None
@@ -108,6 +109,9 @@ def _main(argv: Sequence[str] | None) -> tuple[int, bool]:
             return EXIT_BROKEN_PIPE, odibi_args is not None
         output.error(f"cannot write to standard output: {exc}")
         return EXIT_FAILED, odibi_args is not None
+    except KeyboardInterrupt:  # before a command began (the commands answer their own)
+        output.error("interrupted")
+        return EXIT_INTERRUPTED, odibi_args is not None
     finally:
         restore()
 

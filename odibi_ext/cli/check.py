@@ -4,6 +4,7 @@ report; exit 1 if any fails or conflicts."""
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from typing import Any
@@ -76,7 +77,14 @@ def _check_isolated(registry: ConnectionRegistry, args: argparse.Namespace) -> l
         raise UsageError(
             f"--jobs must be a whole number from 1 to {isolation.MAX_JOBS}, not {args.jobs}"
         )
-    return isolation.check_isolated(registry, timeout=timeout, jobs=args.jobs)
+    if args.format == "json" or args.quiet:  # a script reads it, or the operator asked for quiet
+        return isolation.check_isolated(registry, timeout=timeout, jobs=args.jobs)
+    from odibi_ext.cli.progress import progress_line
+
+    with progress_line(sys.stderr) as progress:  # None unless stderr is a terminal
+        return isolation.check_isolated(
+            registry, timeout=timeout, jobs=args.jobs, progress=progress
+        )
 
 
 def _nothing_checked(registry: ConnectionRegistry, infos: Sequence[DriverInfo]) -> str | None:

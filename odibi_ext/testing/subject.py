@@ -25,8 +25,14 @@ if TYPE_CHECKING:
 DEFAULT_IMPORT_TIMEOUT: Final = 30.0
 
 
-class StandInValidationMode(str, enum.Enum):
-    """The values of Odibi's ``ValidationMode``, for environments without Odibi."""
+class ValidationMode(str, enum.Enum):  # as Odibi's: a StrEnum's str() differs
+    """A stand-in for Odibi's ``ValidationMode``, for environments without Odibi.
+
+    Defined as Odibi defines its own (``class ValidationMode(str, Enum)``), so
+    it equals ``"eager"`` but its ``str()`` and f-strings give
+    ``ValidationMode.EAGER``, as Odibi's do: a factory testing
+    ``str(mode) == "eager"`` breaks here as it breaks under Odibi.
+    """
 
     LAZY = "lazy"
     EAGER = "eager"
@@ -40,7 +46,7 @@ def validation_mode_enum() -> type[enum.Enum]:
     """
     from odibi_ext.odibi import validation_mode_enum as odibi_s
 
-    return odibi_s() or StandInValidationMode
+    return odibi_s() or ValidationMode
 
 
 class DriverUnderTest:
@@ -51,6 +57,7 @@ class DriverUnderTest:
         "distribution",
         "import_problem",
         "info",
+        "suggestion",
         "unique_problem",
         "version",
     )
@@ -59,6 +66,8 @@ class DriverUnderTest:
         self.info = info
         self.distribution = distribution
         self.version: str | None = None
+        #: The installed type name closest to a type name no distribution publishes.
+        self.suggestion: str | None = None
         #: Why the in-process rules cannot run (an earlier rule broke), or None.
         self.blocked: str | None = None
         #: What broke the rules type_name_is_unique and imports_in_a_fresh_process, or None.
@@ -88,8 +97,16 @@ def discover(
         )
     everything = ConnectionRegistry(policy=Policy())
     if type_name not in everything:
+        from odibi_ext.errors import close_match
+
         driver = DriverUnderTest(None, None)
-        driver.blocked = f"not checked: no installed distribution publishes {type_name!r}"
+        suggestion = close_match(type_name, everything.names())
+        driver.suggestion = suggestion
+        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        driver.blocked = (
+            f"not checked: no installed distribution publishes {type_name!r}{hint} "
+            f"(rule published_by_a_distribution)"
+        )
         return driver
     info = everything.info(type_name)
     offered = [c for c in info.candidates if c.distribution]

@@ -26,6 +26,15 @@ from odibi_sqlite.frames import DataFrame
 LOG = logging.getLogger(__name__)
 
 
+#: The schema Odibi's pandas engines before 3.4.4 give every unqualified table
+#: (SQL Server's default, whatever ``default_schema`` says). SQLite has no
+#: ``dbo``, and attaching the file again under that name locks it: here ``dbo``
+#: names ``main``.
+ODIBI_DEFAULT_SCHEMA = "dbo"
+#: How those engines start a filtered read (``options.filter``), before the WHERE.
+_FILTERED_READ = "SELECT * FROM [dbo].["
+
+
 class SQLiteConnectionError(ConnectionError):
     """The database cannot be opened or used. ``path`` is the database's configured path."""
 
@@ -113,24 +122,28 @@ class SQLiteConnection(Connection):
     # -- what Odibi's pandas engine calls for format: sql (pandas needed) ---------------
 
     def read_table(self, table_name: str, schema: str = "") -> DataFrame:
-        """Every row of ``schema.table_name`` (schema ``main`` when empty) as a DataFrame."""
-        query = self.build_select_query(table_name, schema)
+        """Every row of ``schema.table_name`` as a DataFrame (``main`` when empty or ``dbo``)."""
+        query = self.build_select_query(table_name, self._schema(schema))
         with self._session() as db:
             return frames.read(db, "read_table", query, None)
 
     def read_sql_query(
         self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
     ) -> DataFrame:
-        """The rows of the SQL ``query`` as a DataFrame; ``params`` are bound, never pasted."""
+        """The rows of the SQL ``query`` as a DataFrame; ``params`` are bound, never pasted.
+
+        An older Odibi's filtered read, ``SELECT * FROM [dbo].[t] WHERE ...``,
+        reads ``main.t``.
+        """
         with self._session() as db:
-            return frames.read(db, "read_sql_query", query, params)
+            return frames.read(db, "read_sql_query", _main_for_dbo(query), params)
 
     def read_sql(
         self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
     ) -> DataFrame:
         """The same as :meth:`read_sql_query` (Odibi calls both names)."""
         with self._session() as db:
-            return frames.read(db, "read_sql", query, params)
+            return frames.read(db, "read_sql", _main_for_dbo(query), params)
 
     def write_table(  # Odibi's keyword arguments
         self,
@@ -140,7 +153,7 @@ class SQLiteConnection(Connection):
         if_exists: str = "fail",
         chunksize: int | None = 1000,
     ) -> int:
-        """Write ``df`` to ``schema.table_name`` (``main`` when empty); return the row count.
+        """Write ``df`` to ``schema.table_name`` (``main`` when empty or ``dbo``); the row count.
 
         ``if_exists``: ``replace`` (Odibi's ``overwrite``) drops and recreates
         the table, ``append`` adds rows and creates a missing table, ``fail``
@@ -152,7 +165,7 @@ class SQLiteConnection(Connection):
                 db,
                 df,
                 table=table_name,
-                schema=schema or self.default_schema,
+                schema=self._schema(schema),
                 if_exists=if_exists,
                 chunksize=chunksize,
             )
@@ -279,6 +292,9 @@ class SQLiteConnection(Connection):
 
     # -- internals ----------------------------------------------------------------------
 
+    def _schema(self, schema: str) -> str:
+        return self.default_schema if schema in {"", ODIBI_DEFAULT_SCHEMA} else schema
+
     @contextlib.contextmanager
     def _session(self) -> Iterator[sqlite3.Connection]:
         """The open database, held under the lock; opened on first use."""
@@ -356,6 +372,12 @@ def _non_negative(argument: str, value: object) -> int:
     if value < 0:
         raise ValueError(f"{DRIVER}: {argument} must be >= 0, not {value}")
     return value
+
+
+def _main_for_dbo(query: str) -> str:
+    if isinstance(query, str) and query.startswith(_FILTERED_READ):
+        return query.replace("[dbo].", "[main].", 1)
+    return query
 
 
 def _file_problem(settings: SQLiteConfig) -> str | None:

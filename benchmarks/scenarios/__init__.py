@@ -1,0 +1,1 @@
+"""One module per scenario: its approaches, the checks of its warm-up, its measuring."""
