@@ -1,4 +1,13 @@
-"""The registry: connection drivers by type name, each loaded once, through stevedore."""
+"""The registry: connection drivers by type name, each loaded once, through stevedore.
+
+:class:`ConnectionRegistry` is built of parts, one concept each: this module
+holds discovery and information (metadata only), the warm cache behind
+``get``, in-process drivers and ``refresh``; loading a driver on a cache miss
+and ``load_all`` are :mod:`odibi_ext.loading`'s, creating connections
+:mod:`odibi_ext.creation`'s, what a host's seams hand over
+:mod:`odibi_ext.registrations`'s and the failure records
+:mod:`odibi_ext.failures`'s.
+"""
 
 from __future__ import annotations
 
@@ -225,7 +234,7 @@ class ConnectionRegistry(ConnectionCreation, DriverLoading, HostRegistrations):
         infos = (self.info(name) for name in self.names())
         return {info.name: info for info in infos if info.status == "failed"}
 
-    # -- loading ------------------------------------------------------------------------
+    # -- loading (the slow path and load_all: odibi_ext.loading) ------------------------
 
     def get(self, type_name: str) -> Factory:
         """The factory of driver ``type_name``, loaded on first use and cached.
