@@ -38,6 +38,9 @@ from odibi_ext.odibi.shape import validation_mode_enum
 from odibi_ext.odibi.table import FactoryTable
 from odibi_ext.odibi.versions import SUPPORTED
 
+# Its public name, as tracebacks and pickles have always spelt it.
+UnsupportedConnectionTypeError.__module__ = __name__
+
 __all__ = [
     "SUPPORTED",
     "CheckedFactory",
