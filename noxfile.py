@@ -40,7 +40,15 @@ PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
 WITHOUT_ODIBI = ("3.13",)
 #: Left out on the Pythons other than the default: modules that import Odibi or
 #: Spark when collected, and the release matrix (its own session).
-HEAVY_PATHS = ("tests/test_odibi_own_suite.py", "tests/test_spark.py", "tests/releases")
+HEAVY_PATHS = (
+    "tests/test_odibi_own_suite.py",
+    "tests/test_spark.py",
+    "tests/releases",
+    "tests/test_benchmarks.py",
+)
+#: What only those heavy parts need (Odibi's engines, its tests' clients, the
+#: benchmark harness): left out of every session but the default one.
+HEAVY_TOOLS = ("pyspark", "polars", "azure-", "pyperf", "wheel")
 #: Modules that import Odibi when collected.
 IMPORT_ODIBI = ("tests/test_odibi_integration.py",)
 SAMPLES = ("./sample_plugins/odibi-sqlite[pandas]", "./sample_plugins/odibi-localfs")
@@ -51,12 +59,13 @@ ODIBI_RELEASES = ("2.4.0", "2.8.0", "2.23.0", "3.4.3", "3.15.1")
 
 
 def test_tools() -> list[str]:
-    """The ``test`` extra of setup.cfg, less its Odibi pin (each session installs a release)."""
+    """The ``test`` extra of setup.cfg, less its Odibi pin (each session installs its own
+    Odibi) and what only the heavy parts need."""
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg", encoding="utf-8")
     lines = config["options.extras_require"]["test"].splitlines()
     found = [line.split("#")[0].strip() for line in lines]
-    return [line for line in found if line and not line.startswith("odibi")]
+    return [line for line in found if line and not line.startswith(("odibi", *HEAVY_TOOLS))]
 
 
 @nox.session(python=PYTHONS)
@@ -75,7 +84,8 @@ def tests(session: nox.Session) -> None:
         arguments = ["tests", "-m", "not heavy and not e2e and not odibi", *ignored]
     else:
         session.install("-e", ".", "odibi==3.15.1", *SAMPLES, *test_tools())
-        arguments = ["-m", "not heavy and not e2e", *ignored]
+        # The docs' examples are the default run's (one of them runs Spark).
+        arguments = ["tests", "-m", "not heavy and not e2e", *ignored]
     session.run("python", "-m", "pytest", "-q", *arguments, *session.posargs)
 
 
