@@ -4,8 +4,10 @@ policy file, and real processes run with a deadline (a hang fails the test)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -64,3 +66,44 @@ def run_process(
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"{' '.join(argv)} did not finish within {timeout} s")
+
+
+def run_author_suite(
+    project: Path,
+    pythonpath: Sequence[Path],
+    *pytest_args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+) -> dict[str, dict[str, str | None]]:
+    """Run pytest in ``project`` as a driver author would (a child process, ``pythonpath``
+    first on its path): ``{class: {test: failure or error message, "skipped: ..." when
+    skipped, None when it passed}}``, read from its JUnit report."""
+    report = project / "report.xml"
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"]
+        + list(pytest_args),
+        cwd=project,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(str(path) for path in pythonpath),
+            "ODIBI_EXT_CACHE_DIR": str(project / "cache"),
+            **(env or {}),
+        },
+        capture_output=True,
+        check=False,
+        timeout=timeout,
+    )
+    results: dict[str, dict[str, str | None]] = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        cls = case.get("classname", "").rsplit(".", 1)[-1]
+        failure = case.find("failure")
+        if failure is None:
+            failure = case.find("error")  # a fixture refused: "not checked ..."
+        skipped = case.find("skipped")
+        message = None
+        if failure is not None:
+            message = (failure.get("message") or "") + (failure.text or "")
+        elif skipped is not None:
+            message = "skipped: " + (skipped.get("message") or "")
+        results.setdefault(cls, {})[case.get("name", "")] = message
+    return results

@@ -11,10 +11,6 @@ unusual among them, must keep every rule.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -25,6 +21,7 @@ from contract_drivers import READ_ONLY_SQL
 from contract_drivers import REFERENCE_SQL
 from contract_drivers import RELATIVE_FILES
 from contract_drivers import UNDECLARED_IMPORT
+from plugin_kit import run_author_suite
 
 from odibi_ext.testing import TemporarySite
 from odibi_ext.testing.subject import ValidationMode
@@ -138,43 +135,7 @@ def run_contracts(
 ) -> dict[str, dict[str, str | None]]:
     """Run ``source`` as an author's test module; {class: {test: message or None}}."""
     (project / "test_contract.py").write_text(source, encoding="utf-8")
-    report = project / "report.xml"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(kit),
-        "ODIBI_EXT_CACHE_DIR": str(project / "cache"),
-    }
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            f"--junitxml={report}",
-            *pytest_args,
-        ],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        check=False,
-        timeout=900,
-    )
-    results: dict[str, dict[str, str | None]] = {}
-    for case in ET.parse(report).getroot().iter("testcase"):
-        cls = case.get("classname", "").rsplit(".", 1)[-1]
-        failure = case.find("failure")
-        if failure is None:
-            failure = case.find("error")
-        skipped = case.find("skipped")
-        message = None
-        if failure is not None:
-            message = (failure.get("message") or "") + (failure.text or "")
-        elif skipped is not None:
-            message = "skipped: " + (skipped.get("message") or "")
-        results.setdefault(cls, {})[case.get("name", "")] = message
-    return results
+    return run_author_suite(project, [kit], *pytest_args)
 
 
 @pytest.fixture(scope="module")

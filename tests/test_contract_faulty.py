@@ -9,13 +9,10 @@ the JUnit report says which rules failed and why.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from plugin_kit import run_author_suite
 
 from odibi_ext.testing import TemporarySite
 
@@ -208,47 +205,17 @@ def outcomes(
     (project / "test_contract.py").write_text(
         CONTRACTS.format(faulty="\n\n".join(classes)), encoding="utf-8"
     )
-    report = project / "report.xml"
-    env = {
-        "PYTHONPATH": os.pathsep.join([str(faulty_target), str(kit_drivers)]),
-        "ODIBI_FAULTY_HANG": "1",
-        "ODIBI_EXT_CACHE_DIR": str(project / "cache"),
-    }
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            f"--junitxml={report}",
-            # Stock Odibi imports every installed plugin, odibi-faulty's exiting and
-            # hanging ones too: no real Odibi run can work in this environment.
-            "-k",
-            "not odibi_pipeline_round_trip",
-            "test_contract.py",
-        ],
-        cwd=project,
-        env={**os.environ, **env},
-        capture_output=True,
-        check=False,
+    return run_author_suite(
+        project,
+        [faulty_target, kit_drivers],
+        # Stock Odibi imports every installed plugin, odibi-faulty's exiting and
+        # hanging ones too: no real Odibi run can work in this environment.
+        "-k",
+        "not odibi_pipeline_round_trip",
+        "test_contract.py",
+        env={"ODIBI_FAULTY_HANG": "1"},
         timeout=600,
     )
-    results: dict[str, dict[str, str | None]] = {}
-    for case in ET.parse(report).getroot().iter("testcase"):
-        cls = case.get("classname", "").rsplit(".", 1)[-1]
-        failure = case.find("failure")
-        if failure is None:
-            failure = case.find("error")  # a fixture refused: "not checked ..."
-        skipped = case.find("skipped")
-        message = None
-        if failure is not None:
-            message = (failure.get("message") or "") + (failure.text or "")
-        elif skipped is not None:
-            message = "skipped: " + (skipped.get("message") or "")
-        results.setdefault(cls, {})[case.get("name", "")] = message
-    return results
 
 
 @pytest.mark.parametrize("cls", sorted(FAULTS))
