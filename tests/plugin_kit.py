@@ -79,9 +79,9 @@ def run_author_suite(
     first on its path): ``{class: {test: failure or error message, "skipped: ..." when
     skipped, None when it passed}}``, read from its JUnit report."""
     report = project / "report.xml"
+    options = ["-q", "-p", "no:cacheprovider", f"--junitxml={report}"]
     subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"]
-        + list(pytest_args),
+        [sys.executable, "-m", "pytest", *options, *pytest_args],
         cwd=project,
         env={
             **os.environ,
