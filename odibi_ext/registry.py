@@ -1,11 +1,18 @@
-"""The registry: connection drivers by type name, each loaded once, through stevedore."""
+"""The registry: connection drivers by type name, each loaded once, through stevedore.
+
+:class:`ConnectionRegistry` is built of parts, one concept each: this module
+holds discovery and information (metadata only), the warm cache behind
+``get``, in-process drivers and ``refresh``; loading a driver on a cache miss
+and ``load_all`` are :mod:`odibi_ext.loading`'s, creating connections
+:mod:`odibi_ext.creation`'s, what a host's seams hand over
+:mod:`odibi_ext.registrations`'s and the failure records
+:mod:`odibi_ext.failures`'s.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import sys
 import threading
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -15,29 +22,23 @@ from typing import Final
 
 from odibi_ext import index
 from odibi_ext.contract import REGISTERED_TARGET
-from odibi_ext.contract import check_connection
 from odibi_ext.contract import check_factory
+from odibi_ext.creation import ConnectionCreation
 from odibi_ext.discovery import NAMESPACE as _NAMESPACE
 from odibi_ext.discovery import BrokenDistribution
 from odibi_ext.discovery import Candidate
 from odibi_ext.discovery import forget_process_caches
-from odibi_ext.discovery import is_valid_target
 from odibi_ext.environment import CONFIG_ENV
-from odibi_ext.errors import ConnectionFailedError
 from odibi_ext.errors import DriverConflictError
-from odibi_ext.errors import DriverLoadError
 from odibi_ext.errors import DriverNotFoundError
-from odibi_ext.errors import InvalidConnectionError
-from odibi_ext.errors import InvalidFactoryError
-from odibi_ext.errors import add_note
-from odibi_ext.errors import copy_error
 from odibi_ext.errors import describe_name
-from odibi_ext.errors import describe_provider
 from odibi_ext.failures import FailureRecords
+from odibi_ext.loading import DriverLoading
 from odibi_ext.registrations import HostRegistrations
 from odibi_ext.resolution import UNRESTRICTED
 from odibi_ext.resolution import Resolution
 from odibi_ext.resolution import resolve
+from odibi_ext.typenames import type_name_of
 
 if TYPE_CHECKING:
     from odibi_ext.info import DriverInfo
@@ -48,13 +49,12 @@ if TYPE_CHECKING:
 # process several milliseconds (it imports ``inspect``): the load path below
 # avoids both, importing them only when information is asked for.
 
+__all__ = ["NAMESPACE", "ConnectionRegistry", "Factory", "type_name_of"]
+
 LOG = logging.getLogger(__name__)
 
 #: The entry-point group drivers are published in.
 NAMESPACE: Final = _NAMESPACE
-
-#: How often a thread waiting for another's load checks that the wait can end (s).
-_WAIT_CHECK_S: Final = 0.05
 
 #: ``factory(name, config) -> connection``.
 Factory = Callable[[str, Mapping[str, Any]], Any]
@@ -82,7 +82,7 @@ _DriverCache.__qualname__ = (
 )
 
 
-class ConnectionRegistry(HostRegistrations):
+class ConnectionRegistry(ConnectionCreation, DriverLoading, HostRegistrations):
     """Connection drivers by type name: discovered without importing, loaded on demand, once.
 
     ``names()``, ``info()`` and ``in`` read installed metadata only. ``get()``
@@ -234,7 +234,7 @@ class ConnectionRegistry(HostRegistrations):
         infos = (self.info(name) for name in self.names())
         return {info.name: info for info in infos if info.status == "failed"}
 
-    # -- loading ------------------------------------------------------------------------
+    # -- loading (the slow path and load_all: odibi_ext.loading) ------------------------
 
     def get(self, type_name: str) -> Factory:
         """The factory of driver ``type_name``, loaded on first use and cached.
@@ -246,108 +246,6 @@ class ConnectionRegistry(HostRegistrations):
         cannot be loaded, and ``TypeError`` when ``type_name`` is not a str.
         """
         return self._drivers[type_name]
-
-    def create(self, type_name: str, name: str, config: Mapping[str, Any]) -> Any:
-        """A new connection: ``get(type_name)(name, config)``, checked to be a connection.
-
-        ``config`` must be a mapping (``TypeError`` otherwise). Raises
-        :class:`InvalidConnectionError` when the factory returns something
-        without callable ``get_path`` and ``validate``. An exception the
-        factory raises propagates unchanged, with a note naming the driver;
-        anything else it raises but ``KeyboardInterrupt`` (``SystemExit``, a
-        ``BaseException`` of its own) becomes :class:`ConnectionFailedError`.
-        """
-        return self._create(type_name, name, config, strict=True)
-
-    def create_as_host(self, type_name: str, name: str, config: Mapping[str, Any]) -> Any:
-        """:meth:`create` as a host that only needs what it calls: a connection without
-        callable ``get_path`` or ``validate`` is returned, with one WARNING per type name
-        saying what the contract would refuse."""
-        return self._create(type_name, name, config, strict=False)
-
-    def _create(
-        self, type_name: str, name: str, config: Mapping[str, Any], *, strict: bool
-    ) -> Any:
-        factory = self.get(type_name)
-        type_name = type_name_of(type_name)
-        if not isinstance(name, str):
-            raise TypeError(f"a connection's name is a str, not {type(name).__qualname__}")
-        if not isinstance(config, Mapping):
-            raise TypeError(
-                f"the config for driver {describe_name(type_name)} must be a mapping, "
-                f"not {type(config).__qualname__}"
-            )
-        distribution, version = self._provider(type_name)
-        if LOG.isEnabledFor(logging.DEBUG):
-            from odibi_ext.redaction import redact
-
-            LOG.debug(
-                "creating connection %r with driver %s, config %r",
-                name,
-                describe_name(type_name),
-                redact(config),
-            )
-        try:
-            connection = factory(name, config)
-        except Exception as exc:
-            add_note(
-                exc,
-                f"raised by driver {describe_name(type_name)} "
-                f"({describe_provider(distribution, version)}) while creating connection {name!r}",
-            )
-            raise
-        except KeyboardInterrupt:
-            raise
-        except BaseException as exc:  # SystemExit and kin must not end the caller
-            from odibi_ext.redaction import secret_values
-
-            raise ConnectionFailedError(
-                exc,
-                type_name=type_name,
-                distribution=distribution,
-                version=version,
-                connection=name,
-                secrets=secret_values(config),
-            ) from exc
-        try:
-            check_connection(
-                connection, type_name=type_name, distribution=distribution, version=version
-            )
-        except InvalidConnectionError as error:
-            if strict:
-                raise
-            if type_name not in self._lenient:
-                self._lenient.add(type_name)
-                LOG.warning(
-                    "%s; it is used all the same, as Odibi uses it (odibi-ext's contract "
-                    "would refuse it)",
-                    str(error).split(". A factory must", 1)[0],
-                )
-        return connection
-
-    def load_all(self) -> list[DriverInfo]:
-        """Load every driver that may load, through stevedore's ``ExtensionManager``.
-
-        Conflicting, disabled and excluded candidates are not imported.
-        Returns a :class:`DriverInfo` for every name; never raises for a
-        plugin's fault.
-        """
-        with self._host_registrations():
-            return self._load_all()
-
-    def _load_all(self) -> list[DriverInfo]:
-        generation = self._generation
-        # One name's lock at a time: a driver that hangs delays only the names
-        # asked for after it, and a plugin whose import resolves another
-        # driver from a worker thread finds that driver's lock free.
-        for resolution in self._pending(self._installed()):
-            with self._name_lock(resolution.name):
-                if generation != self._generation:
-                    break  # refresh() ran: what is pending was decided by an old discovery
-                name = resolution.name
-                if not (name in self._registered or name in self._loaded or name in self._failed):
-                    self._load_many([resolution], generation)  # not loaded while we waited
-        return [self.info(name) for name in self.names()]
 
     # -- in-process drivers -------------------------------------------------------------
 
@@ -444,172 +342,6 @@ class ConnectionRegistry(HostRegistrations):
                 resolutions = self._resolutions
         return resolutions
 
-    def _name_lock(self, type_name: str) -> threading.RLock:
-        lock = self._name_locks.get(type_name)
-        if lock is None:
-            with self._lock:
-                lock = self._name_locks.setdefault(type_name, threading.RLock())
-        return lock
-
-    def _load(self, type_name: str) -> Factory:
-        """The slow path of :meth:`get`: a cache miss."""
-        type_name = type_name_of(type_name)
-        failure = self._failed.get(type_name)
-        if failure is not None:
-            raise copy_error(failure)
-        registered = self._registered.get(type_name)
-        if registered is not None:
-            if type_name in self._rules.disabled:
-                raise DriverNotFoundError(
-                    type_name,
-                    available=self.names(),
-                    reason=f"disabled by {self._rules.describe()}",
-                )
-            return registered  # refresh() is putting it back into the cache
-        candidate = self._loadable(type_name)
-        generation = self._generation
-        lock = self._name_lock(type_name)
-        # Wait for a load under way, unless the wait would never end (see is_loading).
-        while not lock.acquire(timeout=_WAIT_CHECK_S):
-            if self.is_loading(type_name):
-                raise self._in_progress(candidate)
-        try:
-            if self.is_loading(type_name):  # re-entered by the importing thread
-                raise self._in_progress(candidate)
-            factory = dict.get(self._drivers, type_name)
-            if factory is not None:  # another thread loaded it while we waited
-                return factory
-            failure = self._failed.get(type_name)
-            if failure is not None:
-                raise copy_error(failure)
-            return self._load_one(candidate, generation)
-        finally:
-            lock.release()
-
-    @staticmethod
-    def _in_progress(candidate: Candidate) -> DriverLoadError:
-        return DriverLoadError.in_progress(
-            type_name=candidate.name,
-            target=candidate.target,
-            distribution=candidate.distribution,
-            version=candidate.version,
-        )
-
-    def _loadable(self, type_name: str) -> Candidate:
-        """The candidate to load for ``type_name``, or the error saying why there is none."""
-        resolution = self._installed().get(type_name)
-        if resolution is None or resolution.verdict == "hidden":
-            raise self._not_found(type_name, resolution)
-        if resolution.verdict == "conflict":
-            raise DriverConflictError(
-                resolution.reason or "",
-                type_name=type_name,
-                candidates=[(c.distribution, c.version, c.target) for c in resolution.contenders],
-            )
-        selected = resolution.selected
-        if selected is None:  # disabled, or pinned to an absent distribution
-            raise self._not_found(type_name, resolution)
-        return selected
-
-    def _load_one(self, candidate: Candidate, generation: int) -> Factory:
-        held = self._held_factory(candidate)
-        if held is not None:
-            return self._accept(candidate, held, 0.0, generation)
-        from odibi_ext import loader  # stevedore is imported when a driver is first loaded
-
-        if not is_valid_target(candidate.target):
-            raise self._failed.invalid_target(candidate, generation)
-        sink: dict[str, DriverLoadError] = {}
-        with self._importing([candidate]):
-            plugin, load_ms = loader.load_driver(
-                self.namespace, candidate, self._failed.router([candidate], generation, sink)
-            )
-        if plugin is None:
-            raise sink[candidate.name]
-        return self._accept(candidate, plugin, load_ms, generation)
-
-    def _held_factory(self, candidate: Candidate) -> object | None:
-        """The factory already at hand for a candidate (registered, or a handed built-in)."""
-        if candidate.origin == "builtin":
-            return self._handed.get(candidate.name)
-        if candidate.origin == "registered":
-            for claim, factory in self._claims.get(candidate.name, []):
-                if claim.distribution == candidate.distribution:
-                    return factory
-        return None
-
-    def _load_many(self, pending: list[Resolution], generation: int) -> None:
-        from odibi_ext import loader
-
-        candidates = []
-        for resolution in pending:
-            candidate = resolution.selected
-            assert candidate is not None  # _pending keeps only selected candidates
-            held = self._held_factory(candidate)
-            if held is not None:
-                with contextlib.suppress(InvalidFactoryError):  # recorded by _accept
-                    self._accept(candidate, held, 0.0, generation)
-            elif is_valid_target(candidate.target):
-                candidates.append(candidate)
-            else:
-                self._failed.invalid_target(candidate, generation)
-        if not candidates:
-            return
-        # Failures reach the records through the router; nobody reads this sink.
-        with self._importing(candidates):
-            plugins, timings = loader.load_namespace(
-                self.namespace, candidates, self._failed.router(candidates, generation, {})
-            )
-        for candidate in candidates:
-            if candidate.name in plugins:
-                with contextlib.suppress(InvalidFactoryError):  # recorded by _accept
-                    self._accept(
-                        candidate,
-                        plugins[candidate.name],
-                        timings.get(candidate.name, 0.0),
-                        generation,
-                    )
-
-    def _pending(self, installed: dict[str, Resolution]) -> list[Resolution]:
-        return [
-            installed[name]
-            for name in sorted(installed)
-            if installed[name].selected is not None
-            and name not in self._registered
-            and name not in self._loaded
-            and name not in self._failed
-        ]
-
-    def _accept(
-        self, candidate: Candidate, plugin: object, load_ms: float, generation: int
-    ) -> Factory:
-        """Check a loaded object against the factory contract and cache it."""
-        try:
-            check_factory(
-                plugin,
-                type_name=candidate.name,
-                target=candidate.target,
-                distribution=candidate.distribution,
-                version=candidate.version,
-            )
-        except InvalidFactoryError as error:
-            self._failed.record(error, generation)
-            raise
-        factory: Factory = plugin  # type: ignore[assignment]  # checked just above
-        with self._lock:
-            if generation == self._generation and candidate.name not in self._registered:
-                self._loaded[candidate.name] = load_ms
-                # Interned: a type name written as a literal then matches by identity.
-                self._drivers[sys.intern(candidate.name)] = factory
-        LOG.debug(
-            "loaded driver %s from %r (%s) in %.1f ms",
-            describe_name(candidate.name),
-            candidate.target,
-            describe_provider(candidate.distribution, candidate.version),
-            load_ms,
-        )
-        return factory
-
     def _refuse_overwrite(self, type_name: str) -> None:
         if type_name in self._registered:
             raise DriverConflictError.already_provided(
@@ -661,16 +393,3 @@ class ConnectionRegistry(HostRegistrations):
             factory=dict.get(self._drivers, resolution.name) if load_ms is not None else None,
             failure=self._failed.get(resolution.name),
         )
-
-
-def type_name_of(type_name: object) -> str:
-    """``type_name`` as a plain str; a str-enum member (``ConnectionType.LOCAL``) is its value.
-
-    Raises ``TypeError`` for anything that is not a str.
-    """
-    if type(type_name) is str:
-        return type_name
-    if not isinstance(type_name, str):
-        raise TypeError(f"a driver's type name is a str, not {type(type_name).__qualname__}")
-    # str() of a str-enum member is "ConnectionType.LOCAL"; its str data is the value.
-    return str.__str__(type_name)

@@ -13,6 +13,7 @@ import pytest
 
 from odibi_ext import OdibiExtError
 from odibi_ext import odibi as integration
+from odibi_ext.odibi.versions import version_of
 from odibi_ext.policy import Policy
 from odibi_ext.registry import ConnectionRegistry
 from tests.conftest import FakeSite
@@ -21,7 +22,7 @@ from tests.conftest import FakeSite
 def test_the_installed_odibi_s_version_is_what_importlib_metadata_parses() -> None:
     dist = importlib.metadata.distribution("odibi")
 
-    assert integration._version_of(dist) == dist.version == "3.15.1"
+    assert version_of(dist) == dist.version == "3.15.1"
 
 
 def refusal() -> str:
