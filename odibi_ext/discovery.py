@@ -131,8 +131,9 @@ def scan(namespace: str) -> Scan:
                 continue
             if stamp is not None:
                 metadata_files.append(stamp)
-            distribution = dist.metadata["Name"] or None
-            version = dist.version
+            metadata = dist.metadata
+            distribution = header(metadata, "Name")
+            version = header(metadata, "Version")
             location = os.path.abspath(str(dist.locate_file("")))
             entry_points, problem = _entries(dist, namespace, text, problem)
         except Exception as exc:  # one broken distribution must not hide the rest
@@ -218,9 +219,12 @@ def _entries(
     """``(name, value)`` of each entry point in ``namespace``, and what is wrong, if anything."""
     if problem is not None:
         return [], problem
+    if sys.version_info < (3, 10):
+        # 3.9 reads the file with ConfigParser, whose quirks 3.10 dropped ("[x] = y" is a
+        # section there, "a: b" an entry, "%" an error): read the lines as 3.10 does.
+        return _readable_entries(text or "", f"[{namespace}]")
     try:
-        # Python 3.9's ``dist.entry_points`` is a plain list: no ``select()``.
-        return [(ep.name, ep.value) for ep in dist.entry_points if ep.group == namespace], None
+        return [(ep.name, ep.value) for ep in dist.entry_points.select(group=namespace)], None
     except Exception as exc:  # a malformed line spoils importlib's whole parse
         entries, problem = _readable_entries(text or "", f"[{namespace}]")
         return entries, problem or _brief(exc)
@@ -289,8 +293,18 @@ def _identity(dist: "importlib.metadata.Distribution") -> str:
     (its private ``_normalized_name``) to skip shadowed copies without parsing
     every ``METADATA``; we follow the same rule, parsing only as a fallback.
     """
-    name = getattr(dist, "_normalized_name", None) or dist.metadata["Name"]
+    name = getattr(dist, "_normalized_name", None) or header(dist.metadata, "Name")
     return normalize_distribution(str(name)) if name else f"<unnamed {id(dist)}>"
+
+
+def header(metadata: "importlib.metadata.PackageMetadata", name: str) -> Optional[str]:
+    """The header ``name`` of a distribution's metadata, ``None`` when missing or empty.
+
+    Asked first: for a missing header importlib_metadata (on ``sys.meta_path``
+    once imported, as Odibi does on Python 3.9) raises ``KeyError``, and the
+    standard library answers ``None`` with a DeprecationWarning from 3.12.
+    """
+    return (metadata[name] or None) if name in metadata else None
 
 
 def forget_process_caches(namespace: str) -> None:

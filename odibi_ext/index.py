@@ -194,9 +194,21 @@ def _stampable() -> bool:
     import importlib.machinery
 
     return not any(
-        finder is not importlib.machinery.PathFinder and hasattr(finder, "find_distributions")
+        finder is not importlib.machinery.PathFinder
+        and hasattr(finder, "find_distributions")
+        and not _is_backport_path_finder(finder)
         for finder in sys.meta_path
     )
+
+
+def _is_backport_path_finder(finder: object) -> bool:
+    """Whether ``finder`` is importlib_metadata's twin of ``PathFinder``, reading ``sys.path``.
+
+    Importing importlib_metadata (Odibi does on Python 3.9) puts it on
+    ``sys.meta_path`` in place of ``PathFinder``'s distribution finding.
+    """
+    kind = type(finder)
+    return kind.__module__ == "importlib_metadata" and kind.__name__ == "MetadataPathFinder"
 
 
 def extra_names(namespace: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ import importlib.metadata
 import time
 from collections.abc import Callable
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import Any
 
 from stevedore.driver import DriverManager
@@ -28,6 +29,16 @@ from odibi_ext.discovery import Candidate
 #: Told of each failure: the type name and what the plugin raised.
 OnFailure = Callable[[str, BaseException], None]
 
+# stevedore 5.5 (the last release for Python 3.9) is not generic, passes
+# ``verify_requirements`` on to the load methods, and logs a missing driver
+# unless told not to; 5.6 and later do none of that.
+_GENERIC = hasattr(ExtensionManager, "__class_getitem__")
+if TYPE_CHECKING or _GENERIC:
+    _Manager = ExtensionManager[Any]
+    _Driver = DriverManager[Any]
+else:
+    _Manager, _Driver = ExtensionManager, DriverManager
+
 
 class _Escaped(Exception):
     """A ``BaseException`` stevedore would let through, carried as an ``Exception``."""
@@ -37,7 +48,7 @@ class _Escaped(Exception):
         self.original = original
 
 
-class _ContainedLoading(ExtensionManager[Any]):
+class _ContainedLoading(_Manager):
     """Loads only the entry points it is given and turns every plugin fault into a failure."""
 
     _given: list[importlib.metadata.EntryPoint]
@@ -52,10 +63,13 @@ class _ContainedLoading(ExtensionManager[Any]):
         invoke_on_load: bool,
         invoke_args: tuple[Any, ...],
         invoke_kwds: dict[str, Any],
+        *stevedore_5_5: Any,
     ) -> Any:
         started = time.perf_counter()
         try:
-            return super()._load_one_plugin(ep, invoke_on_load, invoke_args, invoke_kwds)
+            return super()._load_one_plugin(
+                ep, invoke_on_load, invoke_args, invoke_kwds, *stevedore_5_5
+            )
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
@@ -66,7 +80,7 @@ class _ContainedLoading(ExtensionManager[Any]):
             self._timings[ep.name] = (time.perf_counter() - started) * 1000.0
 
 
-class _OneDriver(_ContainedLoading, DriverManager[Any]):
+class _OneDriver(_ContainedLoading, _Driver):
     def __init__(
         self,
         namespace: str,
@@ -76,16 +90,21 @@ class _OneDriver(_ContainedLoading, DriverManager[Any]):
     ) -> None:
         self._given = [entry_point]
         self._timings = timings
-        super().__init__(namespace, entry_point.name, on_load_failure_callback=callback)
+        quiet: dict[str, Any] = {} if _GENERIC else {"warn_on_missing_entrypoint": False}
+        super().__init__(namespace, entry_point.name, on_load_failure_callback=callback, **quiet)
 
     def _load_plugins(
-        self, invoke_on_load: bool, invoke_args: tuple[Any, ...], invoke_kwds: dict[str, Any]
+        self,
+        invoke_on_load: bool,
+        invoke_args: tuple[Any, ...],
+        invoke_kwds: dict[str, Any],
+        *stevedore_5_5: Any,
     ) -> list[Any]:
         # The failure callback has logged why a driver is missing; stevedore's
         # "Could not load" warning would repeat it. DriverManager does not pass
         # on_missing_entrypoints_callback through (stevedore 5.10), so clear it here.
         self._on_missing_entrypoints_callback = None
-        return super()._load_plugins(invoke_on_load, invoke_args, invoke_kwds)
+        return super()._load_plugins(invoke_on_load, invoke_args, invoke_kwds, *stevedore_5_5)
 
 
 class _WholeNamespace(_ContainedLoading):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from odibi_ext import ConnectionRegistry
 from odibi_ext.policy import Policy
 from tests.conftest import GOOD_FACTORY
@@ -39,6 +41,7 @@ def test_candidates_of_a_name_nothing_installed_offers_are_none(site: FakeSite) 
     assert registry.candidates("nothing-offers-this") == ()
 
 
+@pytest.mark.odibi
 def test_odibi_s_builtins_are_candidates_of_origin_builtin() -> None:
     [candidate] = ConnectionRegistry(policy=Policy()).candidates("http")
 

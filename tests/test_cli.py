@@ -1086,6 +1086,7 @@ def test_config_option_and_environment_variable_give_the_same_listing(
     ],
     ids=["full", "full-equals", "abbreviated", "abbreviated-equals", "after-a-flag"],
 )
+@pytest.mark.odibi
 def test_global_options_are_read_the_same_before_every_command(
     cli_env: dict[str, str], tmp_path: Path, spelling: list[str]
 ) -> None:

@@ -16,6 +16,8 @@ import pytest
 
 from odibi_ext import Connection
 
+pytestmark = pytest.mark.odibi
+
 #: What odibi-ext adds to Odibi's class.
 ADDED = {"close", "__enter__", "__exit__"}
 

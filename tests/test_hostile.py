@@ -984,15 +984,31 @@ def on_sys_path(root: Path) -> Iterator[None]:
         importlib.invalidate_caches()
 
 
+def readable_entries(text: str) -> list[importlib.metadata.EntryPoint]:
+    """The ``name = value`` lines with a name in our group: Python 3.10's reading."""
+    found, group = [], None
+    for line in filter(None, (raw.strip() for raw in text.splitlines())):
+        if line.startswith("[") and line.endswith("]"):
+            group = line[1:-1]
+        elif group == NAMESPACE and not line.startswith("#"):
+            name, equals, value = line.partition("=")
+            if equals and name.strip():
+                found.append(importlib.metadata.EntryPoint(name.strip(), value.strip(), group))
+    return found
+
+
 def offered(root: Path) -> dict[str, set[tuple[str, str]]]:
     """The stdlib's reading of the dist-infos under ``root``: name -> {(dist, value)}."""
     found: dict[str, set[tuple[str, str]]] = {}
     for dist_info in sorted(root.glob("*.dist-info")):
         dist = importlib.metadata.Distribution.at(dist_info)
-        try:
-            entry_points = dist.entry_points.select(group=NAMESPACE)
-        except ValueError:  # a line the parser cannot split: odibi_ext skips the distribution
-            continue
+        if sys.version_info < (3, 10):  # odibi_ext reads the lines itself, as 3.10 does
+            entry_points = readable_entries(dist.read_text("entry_points.txt") or "")
+        else:
+            try:
+                entry_points = dist.entry_points.select(group=NAMESPACE)
+            except ValueError:  # a line the parser cannot split: odibi_ext skips the distribution
+                continue
         for entry_point in entry_points:
             found.setdefault(entry_point.name, set()).add(
                 (dist.metadata["Name"], entry_point.value)

@@ -31,6 +31,8 @@ from odibi_ext import OdibiExtError
 from odibi_ext import Policy
 from odibi_ext import odibi as integration
 
+pytestmark = pytest.mark.odibi
+
 ROOT = Path(__file__).resolve().parent.parent
 ODIBI_SEAMS = (
     "_CONNECTION_FACTORIES",

@@ -29,6 +29,8 @@ import polars
 import pyspark
 import pytest
 
+pytestmark = [pytest.mark.odibi, pytest.mark.heavy]
+
 CONNECTION_TESTS = "tests/test_pipeline_manager_connections.py"
 #: Odibi's test modules that skip themselves without an engine or client library.
 ENGINE_TESTS = {

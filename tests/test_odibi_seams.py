@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -753,18 +755,39 @@ def test_run_with_another_registry_gives_the_one_in_charge_back(tmp_path: Path) 
 
 
 def test_a_relative_cache_dir_means_the_directory_odibi_ext_starts_in(
-    cli_env: dict[str, str], tmp_path: Path
+    site: FakeSite, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    path = project(tmp_path / "proj")
-    env = dict(cli_env, ODIBI_EXT_CACHE_DIR="rel-cache")
+    # A plugin connection makes odibi-ext discover, and write its index.
+    site.distribution(
+        "odibi-relcache",
+        entry_points={"relcache": "relcache_mod:create"},
+        modules={"relcache_mod": GOOD_FACTORY},
+    )
+    path = project(tmp_path / "proj", extra={"type": "relcache"})
+    # Odibi puts the project's folder on sys.path (for its plugins.py): its data
+    # moves out, so that the run's writes change no sys.path entry.
+    data = tmp_path / "data"
+    (path.parent / "data").rename(data)
+    path.write_text(path.read_text().replace(str(path.parent / "data"), str(data)))
+    start = tmp_path / "start"
+    start.mkdir()
+    env = dict(cli_env, ODIBI_EXT_CACHE_DIR="rel-cache", PYTHONDONTWRITEBYTECODE="1")
+    # The index is written only when no sys.path entry changed in the last seconds
+    # (index.RACY_WINDOW_NS): the start directory (sys.path[0] under -m), the site
+    # and the project were just written, so they are backdated, as if installed a
+    # minute ago.
+    then = time.time() - 60
+    for folder in [start, site.root, path.parent]:
+        for entry in [folder, *folder.rglob("*")]:
+            os.utime(entry, (then, then))
 
     result = run_process(
-        [sys.executable, "-m", "odibi_ext", "odibi", "run", str(path)], env, cwd=tmp_path
+        [sys.executable, "-m", "odibi_ext", "-v", "odibi", "run", str(path)], env, cwd=start
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (tmp_path / "rel-cache").is_dir()
-    assert not (tmp_path / "proj" / "rel-cache").exists()
+    assert (start / "rel-cache").is_dir(), result.stderr[-3000:]
+    assert not (path.parent / "rel-cache").exists()
 
 
 def test_a_plugin_looking_itself_up_at_import_gets_none_and_no_error_line(

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-pytestmark = pytest.mark.usefixtures("odibi_host")
+pytestmark = [pytest.mark.odibi, pytest.mark.usefixtures("odibi_host")]
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "orders"

@@ -19,6 +19,7 @@ from odibi_ext.registry import ConnectionRegistry
 from tests.conftest import FakeSite
 
 
+@pytest.mark.odibi
 def test_the_installed_odibi_s_version_is_what_importlib_metadata_parses() -> None:
     dist = importlib.metadata.distribution("odibi")
 

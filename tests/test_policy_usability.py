@@ -195,6 +195,7 @@ def test_check_fails_when_the_policy_leaves_nothing_to_check(
         assert "nothing to check" in report["error"]  # type: ignore[index]
 
 
+@pytest.mark.odibi
 def test_odibi_built_ins_left_by_the_policy_do_not_hide_the_typo(
     site: FakeSite, cli_env: dict[str, str], tmp_path: Path
 ) -> None:

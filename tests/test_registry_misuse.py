@@ -13,6 +13,7 @@ from odibi_ext import ConnectionRegistry
 from odibi_ext import DriverLoadError
 from odibi_ext import Policy
 from odibi_ext import index
+from odibi_ext.errors import add_note
 
 
 @pytest.mark.parametrize(
@@ -107,7 +108,7 @@ def test_a_remembered_failure_is_a_fresh_copy_for_each_caller(site: FakeSite) ->
 def test_notes_added_by_one_caller_stay_with_that_caller(site: FakeSite) -> None:
     registry = failing_registry(site)
     first = second_caller(registry)
-    first.add_note("noted by the first caller")
+    add_note(first, "noted by the first caller")
 
     second = second_caller(registry)
 

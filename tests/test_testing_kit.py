@@ -260,6 +260,7 @@ def test_the_documented_registry_example(
     assert (tmp_path / "t.db").exists()
 
 
+@pytest.mark.odibi
 def test_the_kits_list_of_odibi_built_ins_matches_the_installed_odibi() -> None:
     # The kit keeps its own list for authors testing without Odibi; this catches drift.
     assert set(ODIBI_BUILTINS) == ODIBI_BUILTIN_TYPE_NAMES

@@ -64,7 +64,10 @@ _PACKAGES: dict[str, list[str]] = {}
 
 def _packages_distributions() -> dict[str, list[str]]:
     if not _PACKAGES:
-        import importlib.metadata
+        if sys.version_info >= (3, 10):
+            from importlib.metadata import packages_distributions
+        else:  # new in 3.10; Odibi requires importlib_metadata, which has it
+            from importlib_metadata import packages_distributions
 
-        _PACKAGES.update(importlib.metadata.packages_distributions())
+        _PACKAGES.update(packages_distributions())
     return _PACKAGES

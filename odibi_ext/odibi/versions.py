@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from typing import Final
 
 from odibi_ext.discovery import HOST_DISTRIBUTION
+from odibi_ext.discovery import header
 from odibi_ext.errors import OdibiExtError
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def version_of(dist: importlib.metadata.Distribution) -> str:
         name, colon, value = line.partition(":")
         if colon and name.strip().lower() == "version":
             return value.strip()
-    return dist.version or "(no version in its metadata)"
+    return header(dist.metadata, "Version") or "(no version in its metadata)"
 
 
 def release_of(version: str) -> tuple[int, ...] | None:

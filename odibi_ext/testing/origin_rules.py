@@ -19,11 +19,22 @@ if TYPE_CHECKING:
 
 #: Run in a fresh process: import the entry point's module, print the top-level
 #: modules the import added (the driver's own imports, nothing of odibi-ext's).
+# Only what the driver's own code imports counts: a dependency's optional import
+# of whatever happens to be installed (rich tries ``attr``) is not the driver's.
 _IMPORTS_PROBE = """
-import importlib, json, sys
+import builtins, importlib, json, sys
+own = set(json.loads(sys.argv[2]))
+asked = set()
+real = builtins.__import__
+def tracing(name, globals=None, locals=None, fromlist=(), level=0):
+    if level == 0 and str((globals or {}).get("__name__") or "").split(".")[0] in own:
+        asked.add(name.split(".")[0])
+    return real(name, globals, locals, fromlist, level)
 before = set(sys.modules)
+builtins.__import__ = tracing
 importlib.import_module(sys.argv[1])
-print(json.dumps(sorted({m.split(".")[0] for m in set(sys.modules) - before})))
+builtins.__import__ = real
+print(json.dumps(sorted(asked & {m.split(".")[0] for m in set(sys.modules) - before})))
 """
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -113,9 +124,15 @@ class OriginRules(ContractBase):
         assert info is not None
         target = next(c.target for c in info.candidates if c.distribution == distribution)
         module = target.split(":", 1)[0]
-        imported = _imports_in_a_fresh_process(module, self.import_timeout)
         allowed, declared = _dependency_closure(distribution)
         providers = _providers()
+        from odibi_ext.discovery import normalize_distribution
+
+        own = normalize_distribution(distribution)
+        packages = {module.split(".")[0]} | {
+            name for name, dists in providers.items() if own in dists
+        }
+        imported = _imports_in_a_fresh_process(module, packages, self.import_timeout)
         outside = {
             name: providers[name]
             for name in imported
@@ -153,11 +170,12 @@ class OriginRules(ContractBase):
             )
 
 
-def _imports_in_a_fresh_process(module: str, timeout: float) -> list[str]:
-    """The top-level modules importing ``module`` adds, in a fresh interpreter."""
+def _imports_in_a_fresh_process(module: str, packages: set[str], timeout: float) -> list[str]:
+    """The top-level modules that code of ``packages`` (the driver's own) imports, and that
+    importing ``module`` in a fresh interpreter loads."""
     try:
         result = subprocess.run(
-            [sys.executable, "-c", _IMPORTS_PROBE, module],
+            [sys.executable, "-c", _IMPORTS_PROBE, module, json.dumps(sorted(packages))],
             capture_output=True,
             text=True,
             timeout=timeout,

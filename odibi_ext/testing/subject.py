@@ -9,6 +9,7 @@ whether importing the driver in a fresh process hangs or ends the process
 from __future__ import annotations
 
 import enum
+import sys
 import traceback
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -149,7 +150,21 @@ def exception_text(exc: BaseException, *, causes: bool = False) -> str:
         if causes
         else traceback.format_exception_only(type(exc), exc)
     )
+    if sys.version_info < (3, 11):  # traceback shows notes from 3.11 on
+        lines.extend(_notes(exc, causes=causes))
     return " ".join(" ".join(line for line in lines if not line.startswith("Traceback")).split())
+
+
+def _notes(exc: BaseException | None, *, causes: bool) -> list[str]:
+    notes: list[str] = []
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        notes.extend(str(note) for note in getattr(exc, "__notes__", ()))
+        if not causes:
+            break
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    return notes
 
 
 def shown_keys(config: Mapping[str, Any]) -> str:

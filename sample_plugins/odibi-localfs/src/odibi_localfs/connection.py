@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import fnmatch
 import os
 from collections.abc import Iterator
@@ -206,6 +207,8 @@ class LocalConnection(Connection):
             resolved = (self.root / relative_path).resolve()
         except (RuntimeError, ValueError) as exc:  # a symlink loop, a NUL character
             raise ValueError(f"{DRIVER}: cannot resolve {relative_path!r}: {exc}") from exc
+        if _in_a_loop(resolved):  # from Python 3.13, resolve() leaves a symlink loop in place
+            raise ValueError(f"{DRIVER}: cannot resolve {relative_path!r}: a symlink loop")
         if not resolved.is_relative_to(self.root):
             raise PathOutsideBaseError(
                 f"{DRIVER}: {relative_path!r} resolves outside base_path {str(self.root)!r}"
@@ -329,3 +332,11 @@ def _non_negative(argument: str, value: object) -> int:
 
 def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat()
+
+
+def _in_a_loop(path: Path) -> bool:
+    try:
+        path.stat()
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
