@@ -120,7 +120,11 @@ MIN_SCRUB_LENGTH: Final = 4
 #: Deeper than this, a config is not walked: whatever is below is masked whole.
 MAX_DEPTH: Final = 32
 
-# Bounded repetitions keep both patterns linear on long hostile strings.
+# Bounded repetitions keep the patterns linear on long hostile strings. Keys
+# are the exception: a key runs whole (from a quote, or from where a run of key
+# characters starts), so each character is scanned once, and the key is judged
+# by is_secret_key as a whole, as in a config - a bound here once let a long
+# key naming a secret go unmasked in JSON text while redact() masked it.
 # The password runs to the last "@" of the URL, so one holding "@" or "/" is
 # masked whole.
 _URL_PASSWORD: Final = re.compile(
@@ -130,7 +134,7 @@ _URL_PASSWORD: Final = re.compile(
 _WORD: Final = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 #: ``"key": "value"`` or ``'key': 'value'`` (JSON, a dict's repr), or an unquoted value.
 _QUOTED_PAIR: Final = re.compile(
-    r"""(?P<key>(?P<q>["'])[\w .-]{1,64}(?P=q))(?P<sep>\s*:\s*)"""
+    r"""(?P<key>(?P<q>["'])[\w .-]+(?P=q))(?P<sep>\s*:\s*)"""
     r"""(?P<value>"(?:[^"\\]|\\.){0,1024}"|'(?:[^'\\]|\\.){0,1024}'|[^\s,}\]]{1,256})"""
 )
 #: An HTTP authorization header: ``Authorization: Bearer abc``, ``Proxy-Authorization: Basic x``.
@@ -141,7 +145,7 @@ _AUTHORIZATION: Final = re.compile(
 )
 _BEARER: Final = re.compile(r"(?P<head>\bbearer\s+)(?P<value>[\w.~+/=-]{8,4096})", re.IGNORECASE)
 _PAIR: Final = re.compile(
-    r"(?P<key>\b[\w.-]{1,64})(?P<sep>\s*=\s*)(?P<value>\{[^}]{0,1024}\}|[^;&\s]+)"
+    r"(?P<key>(?<![\w.-])[\w.-]+)(?P<sep>\s*=\s*)(?P<value>\{[^}]{0,1024}\}|[^;&\s]+)"
 )
 
 
@@ -151,10 +155,21 @@ def is_secret_key(key: object) -> bool:
     ``author``, ``keyspace``, ``primary_key`` and ``passenger`` are not: see
     the module's docstring for the rule.
     """
-    return isinstance(key, str) and _names_secret(key[:256])
+    if not isinstance(key, str):
+        return False
+    # The whole key is judged: a secret word may sit anywhere in a long one.
+    return _names_secret_cached(key) if len(key) <= _CACHED_KEY_LENGTH else _names_secret(key)
+
+
+#: Keys up to this long are remembered; longer ones are judged afresh each time.
+_CACHED_KEY_LENGTH: Final = 256
 
 
 @functools.lru_cache(maxsize=4096)
+def _names_secret_cached(key: str) -> bool:
+    return _names_secret(key)
+
+
 def _names_secret(key: str) -> bool:
     words = [word.lower() for word in _WORD.findall(key)]
     letters = [word for word in words if not word.isdigit()]

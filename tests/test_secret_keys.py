@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FakeSite
+from hypothesis import example
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -29,6 +30,10 @@ from odibi_ext.redaction import redact_text
 from odibi_ext.redaction import secret_values
 
 BOUNDED = settings(max_examples=300, deadline=None)
+
+#: Longer than the 64 characters a key once could be in JSON text: its secret
+#: word sits in the middle, with data-key words ("partition_key") around it.
+LONG_SECRET_KEY = "partition_key_partition_key_passphrase_partition_key_partition_key"
 
 #: Words that make a key secret wherever they stand in it.
 SECRET_WORDS = (
@@ -159,6 +164,9 @@ def test_words_merely_containing_secret_letters_are_not(key: str) -> None:
 
 @BOUNDED
 @given(key=secret_keys(), value=VALUES, quote=st.sampled_from(['"', "'"]))
+@example(key=LONG_SECRET_KEY, value="000000", quote='"')
+@example(key=LONG_SECRET_KEY, value="000000", quote="'")
+@example(key="x" * 300 + "_password", value="000000", quote='"')
 def test_a_secret_inside_json_or_a_repr_is_masked_and_scrubbed(
     key: str, value: str, quote: str
 ) -> None:
@@ -170,6 +178,35 @@ def test_a_secret_inside_json_or_a_repr_is_masked_and_scrubbed(
     assert f"{quote}user{quote}: {quote}bob{quote}" in masked
     assert value in embedded_secrets(text)
     assert value in secret_values({"options": text})  # scrubbed from what a plugin says
+
+
+@pytest.mark.parametrize(
+    "key",
+    [LONG_SECRET_KEY, "x" * 300 + "_password", "a-" * 100 + "api_key", "password_" + "y" * 300],
+)
+def test_a_long_key_naming_a_secret_is_masked_alike_in_a_config_and_in_text(key: str) -> None:
+    assert is_secret_key(key)
+    assert redact({"user": "bob", key: "000000"}) == {"user": "bob", key: MASK}
+    for text in (
+        f'{{"user": "bob", "{key}": "000000"}}',
+        f"{{'user': 'bob', '{key}': '000000'}}",
+        f"{{'user': 'bob', '{key}': 000000}}",
+        f"user=bob;{key}=000000;port=1",
+    ):
+        masked = redact_text(text)
+        assert "000000" not in masked, text
+        assert "bob" in masked
+        assert key in masked
+        assert embedded_secrets(text) == {"000000"}
+
+
+def test_a_long_key_naming_no_secret_is_shown_in_text() -> None:
+    key = "partition_key_" * 10 + "name"
+    text = f'{{"{key}": "000000", "{key}2": 7}} {key}=000000'
+
+    assert not is_secret_key(key)
+    assert redact_text(text) == text
+    assert embedded_secrets(text) == set()
 
 
 @BOUNDED
