@@ -50,7 +50,7 @@ HEAVY_PATHS = (
 #: benchmark harness): left out of every session but the default one.
 HEAVY_TOOLS = ("pyspark", "polars", "azure-", "pyperf", "wheel")
 #: Modules that import Odibi when collected.
-IMPORT_ODIBI = ("tests/test_odibi_integration.py",)
+IMPORT_ODIBI = ("tests/test_odibi_integration.py", "tests/test_odibi_seams.py")
 SAMPLES = ("./sample_plugins/odibi-sqlite[pandas]", "./sample_plugins/odibi-localfs")
 #: The releases the matrix runs: the oldest supported; the first with
 #: ``odibi list``; the last 2.x; the last with the ``dbo`` pandas engine and
