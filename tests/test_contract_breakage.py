@@ -26,6 +26,10 @@ from plugin_kit import run_author_suite
 from odibi_ext.testing import TemporarySite
 from odibi_ext.testing.subject import ValidationMode
 
+#: The kit holds a driver on Odibi's own BaseConnection, and the correct drivers must
+#: pass the real Odibi round trip: without Odibi these fail, never skip.
+pytestmark = pytest.mark.odibi
+
 Outcomes = dict[str, dict[str, "str | None"]]
 
 PANDAS_EXTRA = "Provides-Extra: pandas\nRequires-Dist: pandas>=1.5; extra == 'pandas'\n"

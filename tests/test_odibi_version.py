@@ -78,6 +78,7 @@ def test_releases_outside_2_4_to_4_are_refused_naming_both_versions(
     assert not integration.is_installed()
 
 
+@pytest.mark.odibi  # install() then imports the real odibi.plugins
 @pytest.mark.parametrize("version", ["2.4.0", "2.23.0", "3.4.3", "3.99.1"])
 def test_every_release_from_2_4_to_4_is_accepted(site: FakeSite, version: str) -> None:
     # A dist-info of that version in front of the real Odibi, whose seams are used.

@@ -224,6 +224,7 @@ class TestContract(DriverContract):
 """
 
 
+@pytest.mark.odibi  # every rule applies, the round trip through a real Odibi run too
 def test_the_documented_contract_runs_the_whole_suite_under_plain_pytest(tmp_path: Path) -> None:
     assert DOCUMENTED_CONTRACT in (ROOT / "docs" / "driver-authors.md").read_text(encoding="utf-8")
     (tmp_path / "tests").mkdir()
