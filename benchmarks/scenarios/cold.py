@@ -18,7 +18,6 @@ from benchmarks.environments import Env
 from benchmarks.environments import child_env
 from benchmarks.environments import run
 from benchmarks.runs import Approach
-from benchmarks.runs import measure
 from benchmarks.settings import NAMESPACE
 from benchmarks.settings import Settings
 
@@ -138,25 +137,7 @@ def warm_up(settings: Settings, env: Env, chosen: list[Approach]) -> dict[str, A
     return checks
 
 
-def benchmark_name(env: Env) -> str:
-    return f"N={env.n}"
-
-
 def prepare(settings: Settings, env: Env, names: Any = None) -> tuple[list[Approach], Any]:
     """The approaches, warmed up and checked, and what the checks found."""
     chosen = approaches(settings, env, names)
     return chosen, warm_up(settings, env, chosen)
-
-
-def run_scenario(
-    settings: Settings,
-    env: Env,
-    *,
-    scenario: str = SCENARIO,
-    names: Any = None,
-    benchmark: str = "",
-) -> dict[str, Any]:
-    """Warm up and check, then measure: benchmark ``N=<n>`` (or ``benchmark``) per approach."""
-    chosen, checks = prepare(settings, env, names)
-    measure(settings, scenario, benchmark or benchmark_name(env), chosen, settings.shape)
-    return dict(checks)

@@ -20,6 +20,7 @@ from typing import Any
 from benchmarks.environments import Env
 from benchmarks.environments import build_env
 from benchmarks.environments import progress
+from benchmarks.runs import measure
 from benchmarks.scenarios import cold
 from benchmarks.scenarios import started
 from benchmarks.settings import Settings
@@ -83,10 +84,12 @@ def run_scenario(
             progress(f"{label}: skipped: {reason}")
             continue
         name = benchmark_name(env)
-        cold.run_scenario(settings, env, scenario=COLD_SCENARIO, names=COLD_NAMES, benchmark=name)
-        started.run_scenario(
-            settings, env, scenario=STARTED_SCENARIO, names=STARTED_NAMES, benchmark=name
-        )
+        for scenario, module, names in (
+            (COLD_SCENARIO, cold, COLD_NAMES),
+            (STARTED_SCENARIO, started, STARTED_NAMES),
+        ):
+            chosen, _checks = module.prepare(settings, env, names)
+            measure(settings, scenario, name, chosen, settings.shape)
         rows.append(
             {
                 "python": label,

@@ -18,7 +18,6 @@ from benchmarks.environments import Env
 from benchmarks.environments import child_env
 from benchmarks.environments import run
 from benchmarks.runs import Approach
-from benchmarks.runs import measure
 from benchmarks.scenarios.cold import DRIVER_FLOOR
 from benchmarks.scenarios.cold import ODIBI_EXT
 from benchmarks.scenarios.cold import STEVEDORE
@@ -125,17 +124,3 @@ def prepare(settings: Settings, env: Env, names: Any = None) -> tuple[list[Appro
             cwd=settings.cwd,
         )
     return chosen, {"approaches": [a.name for a in chosen]}
-
-
-def run_scenario(
-    settings: Settings,
-    env: Env,
-    *,
-    scenario: str = SCENARIO,
-    names: Any = None,
-    benchmark: str = "",
-) -> dict[str, Any]:
-    """Warm up, then pyperf's rounds: benchmark ``N=<n>`` (or ``benchmark``) per approach."""
-    chosen, checks = prepare(settings, env, names)
-    measure(settings, scenario, benchmark or f"N={env.n}", chosen, settings.shape)
-    return dict(checks)
